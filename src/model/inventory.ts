@@ -1,0 +1,134 @@
+/**
+ * The normalized inventory every provider translates into. One shape for
+ * vSphere, Hyper-V, Proxmox and the lab: names are what operators see, `id`
+ * is the provider's stable key (a moid, a VMID, a cluster-group GUID).
+ *
+ * Unknown is kept apart from zero or off: a figure the provider did not
+ * report is `null`, a power state it could not read is `unknown`.
+ */
+export type HostState = 'connected' | 'disconnected' | 'notResponding' | 'maintenance';
+export const HOST_STATES: readonly HostState[] = ['connected', 'disconnected', 'notResponding', 'maintenance'];
+
+export type PowerState = 'on' | 'off' | 'suspended' | 'unknown';
+export const POWER_STATES: readonly PowerState[] = ['on', 'off', 'suspended', 'unknown'];
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface Host {
+  readonly name: string;
+  readonly id: string;
+  /** Logical CPUs. */
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  readonly labels: Labels;
+  /** The hypervisor manager's word for the host. */
+  readonly state: HostState;
+}
+
+export interface Vm {
+  readonly name: string;
+  readonly id: string;
+  /** Name of the host the manager last placed it on. */
+  readonly host: string;
+  /** Virtual CPUs. */
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  /**
+   * The manager's view. For a VM on a host that stopped responding this is
+   * the last state the manager knew, as vCenter reports it; the truth may
+   * differ, which is why restarts wait for evidence and fencing.
+   */
+  readonly power: PowerState;
+  readonly datastores: readonly string[];
+  readonly labels: Labels;
+  /** Set when the platform's own HA recovers this VM (Proxmox HA, a Hyper-V cluster role). */
+  readonly managedBy?: string;
+}
+
+export interface Datastore {
+  readonly name: string;
+  readonly id: string;
+  /** null when the provider did not report it. */
+  readonly capacityGiB: number | null;
+  readonly freeGiB: number | null;
+  /** Hosts that mount it; shared when more than one. */
+  readonly hosts: readonly string[];
+  /** False when no host can reach it. */
+  readonly accessible: boolean;
+  /** Hosts that mount it but have lost access to it. */
+  readonly inaccessibleOn: readonly string[];
+}
+
+export interface ClusterSnapshot {
+  readonly cluster: string;
+  readonly provider: string;
+  /** Clock time the snapshot was taken. */
+  readonly takenAt: number;
+  readonly hosts: readonly Host[];
+  readonly vms: readonly Vm[];
+  readonly datastores: readonly Datastore[];
+}
+
+/** Lookups over one snapshot, built once per cycle. */
+export class SnapshotIndex {
+  readonly hostsByName = new Map<string, Host>();
+  /** Position of each host in the snapshot: placement checks index arrays by it instead of hashing names. */
+  readonly hostOrdinal = new Map<string, number>();
+  readonly vmsByName = new Map<string, Vm>();
+  readonly datastoresByName = new Map<string, Datastore>();
+  readonly vmsByHost = new Map<string, Vm[]>();
+  /** Per datastore list, 1 for each host ordinal that reaches every datastore in it; memoized, as most VMs share a few lists. */
+  private readonly reachCache = new Map<string, Uint8Array>();
+
+  constructor(readonly snapshot: ClusterSnapshot) {
+    snapshot.hosts.forEach((h, i) => {
+      this.hostsByName.set(h.name, h);
+      this.hostOrdinal.set(h.name, i);
+      this.vmsByHost.set(h.name, []);
+    });
+    for (const v of snapshot.vms) {
+      this.vmsByName.set(v.name, v);
+      let list = this.vmsByHost.get(v.host);
+      if (!list) {
+        list = [];
+        this.vmsByHost.set(v.host, list);
+      }
+      list.push(v);
+    }
+    for (const d of snapshot.datastores) this.datastoresByName.set(d.name, d);
+  }
+
+  /** True when `host` mounts `datastore` and still reaches it. */
+  reaches(host: string, datastore: string): boolean {
+    return this.reachesAll(host, [datastore]);
+  }
+
+  /** True when `host` reaches every one of `datastores`. */
+  reachesAll(host: string, datastores: readonly string[]): boolean {
+    const ordinal = this.hostOrdinal.get(host);
+    return ordinal !== undefined && this.reachableByOrdinal(datastores)[ordinal] === 1;
+  }
+
+  /** Indexed by host ordinal: 1 where the host reaches every one of `datastores`. */
+  reachableByOrdinal(datastores: readonly string[]): Uint8Array {
+    const key = datastores.length === 1 ? (datastores[0] as string) : datastores.join('\u0000');
+    let map = this.reachCache.get(key);
+    if (!map) {
+      map = new Uint8Array(this.snapshot.hosts.length).fill(1);
+      for (const name of datastores) {
+        const d = this.datastoresByName.get(name);
+        const reach = new Uint8Array(map.length);
+        if (d && d.accessible) {
+          const lost = new Set(d.inaccessibleOn);
+          for (const h of d.hosts) {
+            const i = this.hostOrdinal.get(h);
+            if (i !== undefined && !lost.has(h)) reach[i] = 1;
+          }
+        }
+        for (let i = 0; i < map.length; i++) map[i] = (map[i] as number) & (reach[i] as number);
+      }
+      this.reachCache.set(key, map);
+    }
+    return map;
+  }
+}
