@@ -1,0 +1,678 @@
+/**
+ * The simulated lab: a fleet of hosts, VMs and datastores with a manager's
+ * API, a BMC per host, and faults. It keeps two views apart, as a real
+ * estate does: the truth (which VMs really run where) and what the manager
+ * reports (a host that stopped answering keeps its VMs' last known state).
+ * Fencing, partitions and double starts are therefore observable: a VM
+ * started while it still runs is recorded in the operation log as an error.
+ *
+ * Time: operations are tasks that end at a clock time (a live migration's
+ * length grows with the VM's memory). The lab has no timers; every call
+ * first settles the tasks whose end has passed, in order, so the lab is the
+ * same under a real, scaled or fake clock.
+ *
+ * Host conditions:
+ * | condition    | VMs keep running | manager sees it | controller's probe answers |
+ * |--------------|------------------|-----------------|----------------------------|
+ * | failed       | no (they stop)   | no              | no                         |
+ * | isolated     | yes              | yes             | no                         |
+ * | partitioned  | yes              | no              | no                         |
+ * | powered off  | no               | no              | no                         |
+ */
+import type { Clock } from '../../src/clock/clock.js';
+import type { ClusterSnapshot, HostState, PowerState } from '../../src/model/inventory.js';
+import type { InventoryFile } from '../../src/inventory/schema.js';
+
+export interface LabTimings {
+  /** Set-up and switch-over of a live migration. */
+  readonly migrationBaseMs: number;
+  /** Memory copy rate of a live migration (about 1 GiB/s on 10 GbE). */
+  readonly migrationGiBPerSecond: number;
+  readonly powerOnBaseMs: number;
+  readonly powerOnMsPerGiB: number;
+  readonly powerOffMs: number;
+  readonly maintenanceMs: number;
+}
+
+export const DEFAULT_TIMINGS: LabTimings = {
+  migrationBaseMs: 2_000,
+  migrationGiBPerSecond: 1,
+  powerOnBaseMs: 3_000,
+  powerOnMsPerGiB: 40,
+  powerOffMs: 1_000,
+  maintenanceMs: 2_000,
+};
+
+export interface LabOptions {
+  readonly timings?: Partial<LabTimings>;
+}
+
+export interface LabLogEntry {
+  readonly t: number;
+  readonly op: string;
+  readonly cluster?: string;
+  readonly vm?: string;
+  readonly host?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly datastore?: string;
+  readonly error?: string;
+}
+
+export type LabTaskState = 'running' | 'success' | 'error';
+
+export interface LabTaskInfo {
+  readonly id: string;
+  readonly op: string;
+  readonly state: LabTaskState;
+  readonly submittedAt: number;
+  readonly endsAt: number;
+  readonly error?: string;
+}
+
+/** A refusal by the lab's API, with the HTTP status its server answers. */
+export class LabError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LabError';
+  }
+}
+
+interface LabHost {
+  readonly name: string;
+  readonly id: string;
+  readonly cluster: string;
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  readonly labels: Record<string, string>;
+  admin: 'connected' | 'disconnected' | 'maintenance';
+  /** The BMC's power state. */
+  powered: boolean;
+  crashed: boolean;
+  isolated: boolean;
+  partitioned: boolean;
+}
+
+interface LabVm {
+  readonly name: string;
+  readonly id: string;
+  readonly cluster: string;
+  host: string;
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  power: 'on' | 'off' | 'suspended';
+  readonly datastores: readonly string[];
+  readonly labels: Record<string, string>;
+  readonly managedBy?: string;
+  /** What the manager last saw, kept while the VM's host is out of its view. */
+  reported?: PowerState;
+  busyWith?: string;
+}
+
+interface LabDatastore {
+  readonly name: string;
+  readonly id: string;
+  readonly cluster: string;
+  readonly capacityGiB: number | null;
+  readonly freeGiB: number | null;
+  readonly hosts: readonly string[];
+  lostOn: Set<string>;
+  lostEverywhere: boolean;
+}
+
+interface LabTask {
+  readonly id: string;
+  readonly op: string;
+  readonly seq: number;
+  readonly submittedAt: number;
+  readonly endsAt: number;
+  state: LabTaskState;
+  error?: string;
+  /** Who the task is about, for its log entries. */
+  readonly context: Omit<LabLogEntry, 't' | 'op'>;
+  /** Applies the operation's effect at its end; returns an error message when it cannot. */
+  readonly complete: (at: number) => string | undefined;
+}
+
+interface TaskSubject {
+  readonly vm?: LabVm;
+  readonly host?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly cluster?: string;
+}
+
+export interface ApiFaults {
+  /** The next N API calls fail with HTTP 503. */
+  readonly failNext?: number;
+  /** Every API call takes this much longer. */
+  readonly latencyMs?: number;
+}
+
+export class Lab {
+  private readonly hosts = new Map<string, LabHost>();
+  private readonly vms = new Map<string, LabVm>();
+  private readonly datastores = new Map<string, LabDatastore>();
+  private readonly clusters: string[] = [];
+  private readonly tasks = new Map<string, LabTask>();
+  private readonly entries: LabLogEntry[] = [];
+  private readonly timings: LabTimings;
+  private taskSeq = 0;
+  private failNext = 0;
+  private latencyMs = 0;
+
+  constructor(
+    inventory: InventoryFile,
+    private readonly clock: Clock,
+    options: LabOptions = {},
+  ) {
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    for (const c of inventory.clusters) {
+      this.clusters.push(c.name);
+      for (const h of c.hosts) {
+        this.hosts.set(h.name, {
+          name: h.name,
+          id: h.id ?? h.name,
+          cluster: c.name,
+          cpu: h.cpu,
+          memoryGiB: h.memoryGiB,
+          labels: { ...h.labels },
+          admin: h.state === 'maintenance' ? 'maintenance' : h.state === 'disconnected' ? 'disconnected' : 'connected',
+          powered: true,
+          crashed: h.state === 'notResponding',
+          isolated: false,
+          partitioned: false,
+        });
+      }
+      for (const d of c.datastores) {
+        this.datastores.set(d.name, {
+          name: d.name,
+          id: d.id ?? d.name,
+          cluster: c.name,
+          capacityGiB: d.capacityGiB,
+          freeGiB: d.freeGiB,
+          hosts: [...d.hosts],
+          lostOn: new Set(d.inaccessibleOn),
+          lostEverywhere: !d.accessible,
+        });
+      }
+      for (const v of c.vms) {
+        const host = this.hosts.get(v.host);
+        const power = v.power === 'on' || v.power === 'suspended' ? v.power : 'off';
+        this.vms.set(v.name, {
+          name: v.name,
+          id: v.id ?? v.name,
+          cluster: c.name,
+          host: v.host,
+          cpu: v.cpu,
+          memoryGiB: v.memoryGiB,
+          // A VM listed as running on a dead host is the manager's stale view: it is not really running.
+          power: host && this.alive(host) ? power : 'off',
+          datastores: [...v.datastores],
+          labels: { ...v.labels },
+          ...(v.managedBy ? { managedBy: v.managedBy } : {}),
+          ...(host && !this.inView(host) ? { reported: v.power } : {}),
+        });
+      }
+    }
+  }
+
+  // ----- the manager's view ---------------------------------------------------
+
+  clusterNames(): string[] {
+    return [...this.clusters];
+  }
+
+  snapshot(cluster: string): ClusterSnapshot {
+    this.settle();
+    if (!this.clusters.includes(cluster)) throw new LabError(404, 'unknown-cluster', `unknown cluster "${cluster}"`);
+    const hosts = [...this.hosts.values()].filter((h) => h.cluster === cluster);
+    return {
+      cluster,
+      provider: 'sim',
+      takenAt: this.clock.now(),
+      hosts: hosts.map((h) => ({ name: h.name, id: h.id, cpu: h.cpu, memoryGiB: h.memoryGiB, labels: h.labels, state: this.managerState(h) })),
+      vms: [...this.vms.values()]
+        .filter((v) => v.cluster === cluster)
+        .map((v) => ({
+          name: v.name,
+          id: v.id,
+          host: v.host,
+          cpu: v.cpu,
+          memoryGiB: v.memoryGiB,
+          power: this.reportedPower(v),
+          datastores: v.datastores,
+          labels: v.labels,
+          ...(v.managedBy ? { managedBy: v.managedBy } : {}),
+        })),
+      datastores: [...this.datastores.values()]
+        .filter((d) => d.cluster === cluster)
+        .map((d) => {
+          const lost = d.lostEverywhere ? [...d.hosts] : d.hosts.filter((h) => d.lostOn.has(h));
+          return {
+            name: d.name,
+            id: d.id,
+            capacityGiB: d.capacityGiB,
+            freeGiB: d.freeGiB,
+            hosts: d.hosts,
+            accessible: d.hosts.length === 0 ? !d.lostEverywhere : lost.length < d.hosts.length,
+            inaccessibleOn: lost,
+          };
+        }),
+    };
+  }
+
+  /** The controller's own probe of a host's management interface. */
+  probe(hostName: string): boolean {
+    this.settle();
+    const h = this.host(hostName);
+    return this.alive(h) && !h.isolated && !h.partitioned;
+  }
+
+  // ----- operations (the manager's API) -------------------------------------
+
+  migrate(vmRef: string, toRef: string, live: boolean): LabTaskInfo {
+    this.settle();
+    const vm = this.vm(vmRef);
+    const to = this.host(toRef);
+    const from = this.host(vm.host);
+    this.sameCluster(vm, to);
+    this.notBusy(vm);
+    if (!this.inView(from)) throw new LabError(409, 'host-not-responding', `host ${from.name} is not responding`);
+    this.acceptsVms(to);
+    if (to.name === from.name) throw new LabError(409, 'already-there', `${vm.name} already runs on ${to.name}`);
+    if (live && vm.power !== 'on') throw new LabError(409, 'not-running', `${vm.name} is not running; a live migration needs a running VM`);
+    this.reachesDatastores(vm, to);
+    const duration = live ? this.timings.migrationBaseMs + (vm.memoryGiB / this.timings.migrationGiBPerSecond) * 1000 : this.timings.powerOffMs;
+    return this.startTask('migrate', { vm, from: from.name, to: to.name }, duration, (at) => {
+      const src = this.host(vm.host);
+      if (src.name !== from.name) return `${vm.name} is no longer on ${from.name}`;
+      if (!this.inView(src)) return `source host ${src.name} failed during the migration`;
+      if (!this.inView(to) || to.admin !== 'connected') return `target host ${to.name} became unavailable during the migration`;
+      if (live && vm.power !== 'on') return `${vm.name} stopped during the migration`;
+      vm.host = to.name;
+      this.log({ t: at, op: 'migrate', cluster: vm.cluster, vm: vm.name, from: from.name, to: to.name });
+      return undefined;
+    });
+  }
+
+  /** Starts a VM on a host: how a failed host's VM comes back elsewhere (or a stopped one in place). */
+  restart(vmRef: string, onRef: string): LabTaskInfo {
+    this.settle();
+    const vm = this.vm(vmRef);
+    const on = this.host(onRef);
+    this.sameCluster(vm, on);
+    this.notBusy(vm);
+    this.acceptsVms(on);
+    this.reachesDatastores(vm, on);
+    const duration = this.timings.powerOnBaseMs + vm.memoryGiB * this.timings.powerOnMsPerGiB;
+    return this.startTask('start', { vm, host: on.name }, duration, (at) => {
+      const current = this.host(vm.host);
+      if (this.alive(current) && vm.power === 'on') {
+        return `${vm.name} is already running on ${current.name}: starting it on ${on.name} would run it twice`;
+      }
+      if (!this.alive(on)) return `host ${on.name} is down`;
+      vm.host = on.name;
+      vm.power = 'on';
+      delete vm.reported;
+      this.log({ t: at, op: 'start', cluster: vm.cluster, vm: vm.name, host: on.name });
+      return undefined;
+    });
+  }
+
+  powerOff(vmRef: string): LabTaskInfo {
+    this.settle();
+    const vm = this.vm(vmRef);
+    const host = this.host(vm.host);
+    this.notBusy(vm);
+    if (!this.inView(host)) throw new LabError(409, 'host-not-responding', `host ${host.name} is not responding`);
+    return this.startTask('poweroff', { vm, host: host.name }, this.timings.powerOffMs, (at) => {
+      if (!this.inView(host)) return `host ${host.name} stopped responding`;
+      vm.power = 'off';
+      this.log({ t: at, op: 'poweroff', cluster: vm.cluster, vm: vm.name, host: host.name });
+      return undefined;
+    });
+  }
+
+  setMaintenance(hostRef: string, on: boolean): LabTaskInfo {
+    this.settle();
+    const host = this.host(hostRef);
+    if (!this.inView(host)) throw new LabError(409, 'host-not-responding', `host ${host.name} is not responding`);
+    return this.startTask(on ? 'enter-maintenance' : 'exit-maintenance', { host: host.name, cluster: host.cluster }, this.timings.maintenanceMs, (at) => {
+      if (!this.inView(host)) return `host ${host.name} stopped responding`;
+      if (on) {
+        const running = [...this.vms.values()].filter((v) => v.host === host.name && v.power === 'on');
+        if (running.length) return `host ${host.name} still runs ${running.length} powered-on VM(s): ${running.map((v) => v.name).slice(0, 5).join(', ')}`;
+      }
+      host.admin = on ? 'maintenance' : 'connected';
+      this.log({ t: at, op: on ? 'enter-maintenance' : 'exit-maintenance', cluster: host.cluster, host: host.name });
+      return undefined;
+    });
+  }
+
+  task(id: string): LabTaskInfo {
+    this.settle();
+    const t = this.tasks.get(id);
+    if (!t) throw new LabError(404, 'unknown-task', `unknown task "${id}"`);
+    return taskInfo(t);
+  }
+
+  // ----- faults ---------------------------------------------------------------
+
+  failHost(name: string): void {
+    this.settle();
+    const h = this.host(name);
+    this.leaveView(h, () => {
+      h.crashed = true;
+    });
+    this.log({ t: this.clock.now(), op: 'fail-host', cluster: h.cluster, host: h.name });
+  }
+
+  /** The host is back: faults cleared, powered on. VMs that died with it stay off. */
+  recoverHost(name: string): void {
+    this.settle();
+    const h = this.host(name);
+    h.crashed = false;
+    h.isolated = false;
+    h.partitioned = false;
+    h.powered = true;
+    this.enterView(h);
+    this.log({ t: this.clock.now(), op: 'recover-host', cluster: h.cluster, host: h.name });
+  }
+
+  isolateHost(name: string): void {
+    this.settle();
+    const h = this.host(name);
+    h.isolated = true;
+    this.log({ t: this.clock.now(), op: 'isolate-host', cluster: h.cluster, host: h.name });
+  }
+
+  /** The dangerous case: the manager and the controller lose the host, its VMs keep running. */
+  partitionHost(name: string): void {
+    this.settle();
+    const h = this.host(name);
+    this.leaveView(h, () => {
+      h.partitioned = true;
+    });
+    this.log({ t: this.clock.now(), op: 'partition-host', cluster: h.cluster, host: h.name });
+  }
+
+  failDatastore(name: string, hostName?: string): void {
+    this.settle();
+    const d = this.datastore(name);
+    if (hostName === undefined) d.lostEverywhere = true;
+    else {
+      const h = this.host(hostName);
+      if (!d.hosts.includes(h.name)) throw new LabError(409, 'not-mounted', `datastore ${d.name} is not mounted on ${h.name}`);
+      d.lostOn.add(h.name);
+    }
+    this.log({ t: this.clock.now(), op: 'fail-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}) });
+  }
+
+  recoverDatastore(name: string, hostName?: string): void {
+    this.settle();
+    const d = this.datastore(name);
+    if (hostName === undefined) {
+      d.lostEverywhere = false;
+      d.lostOn.clear();
+    } else d.lostOn.delete(this.host(hostName).name);
+    this.log({ t: this.clock.now(), op: 'recover-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}) });
+  }
+
+  setApiFaults(faults: ApiFaults): void {
+    if (faults.failNext !== undefined) this.failNext = Math.max(0, Math.floor(faults.failNext));
+    if (faults.latencyMs !== undefined) this.latencyMs = Math.max(0, faults.latencyMs);
+    this.log({ t: this.clock.now(), op: 'api-faults', error: `failNext=${this.failNext} latencyMs=${this.latencyMs}` });
+  }
+
+  /**
+   * Every API call passes here first: returns the latency to add, or
+   * throws the injected error.
+   */
+  apiGate(): number {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new LabError(503, 'injected', 'lab: injected API error (service unavailable)');
+    }
+    return this.latencyMs;
+  }
+
+  // ----- the BMC (Redfish) ----------------------------------------------------
+
+  bmcPowerState(name: string): 'On' | 'Off' {
+    this.settle();
+    return this.host(name).powered ? 'On' : 'Off';
+  }
+
+  /** ComputerSystem.Reset. ForceOff really stops the host's VMs: that is what makes fencing safe. */
+  bmcReset(name: string, type: string): void {
+    this.settle();
+    const h = this.host(name);
+    const t = this.clock.now();
+    switch (type) {
+      case 'ForceOff':
+      case 'GracefulShutdown':
+      case 'PushPowerButton':
+        if (type === 'PushPowerButton' && !h.powered) return this.bmcReset(name, 'On');
+        if (!h.powered) return;
+        this.leaveView(h, () => {
+          h.powered = false;
+        });
+        this.log({ t, op: 'power-off-host', cluster: h.cluster, host: h.name });
+        return;
+      case 'On':
+        if (h.powered) return;
+        h.powered = true;
+        h.crashed = false;
+        this.enterView(h);
+        this.log({ t, op: 'power-on-host', cluster: h.cluster, host: h.name });
+        return;
+      case 'ForceRestart':
+      case 'GracefulRestart':
+        this.bmcReset(name, 'ForceOff');
+        this.bmcReset(name, 'On');
+        return;
+      default:
+        throw new LabError(400, 'bad-reset-type', `unsupported ResetType "${type}"`);
+    }
+  }
+
+  // ----- the truth ------------------------------------------------------------
+
+  log(entry?: LabLogEntry): readonly LabLogEntry[] {
+    if (entry) {
+      this.entries.push(entry);
+      return this.entries;
+    }
+    this.settle();
+    return this.entries;
+  }
+
+  /** The lab's current truth in the inventory-file shape, with runtime fields. */
+  inventory(): InventoryFile {
+    this.settle();
+    return {
+      clusters: this.clusters.map((c) => ({
+        name: c,
+        hosts: [...this.hosts.values()]
+          .filter((h) => h.cluster === c)
+          .map((h) => ({
+            name: h.name,
+            id: h.id,
+            cpu: h.cpu,
+            memoryGiB: h.memoryGiB,
+            labels: h.labels,
+            state: this.managerState(h),
+            runtime: { power: h.powered ? 'on' : 'off', alive: this.alive(h), crashed: h.crashed, isolated: h.isolated, partitioned: h.partitioned },
+          })),
+        datastores: [...this.datastores.values()]
+          .filter((d) => d.cluster === c)
+          .map((d) => ({
+            name: d.name,
+            id: d.id,
+            capacityGiB: d.capacityGiB,
+            freeGiB: d.freeGiB,
+            hosts: [...d.hosts],
+            accessible: !d.lostEverywhere,
+            inaccessibleOn: d.lostEverywhere ? [] : [...d.lostOn],
+            runtime: { lostEverywhere: d.lostEverywhere },
+          })),
+        vms: [...this.vms.values()]
+          .filter((v) => v.cluster === c)
+          .map((v) => ({
+            name: v.name,
+            id: v.id,
+            host: v.host,
+            cpu: v.cpu,
+            memoryGiB: v.memoryGiB,
+            power: v.power,
+            datastores: [...v.datastores],
+            labels: v.labels,
+            ...(v.managedBy ? { managedBy: v.managedBy } : {}),
+            runtime: { running: this.running(v), reportedPower: this.reportedPower(v) },
+          })),
+      })),
+    };
+  }
+
+  /** Names of the VMs that really run now, with their host. */
+  runningVms(): Map<string, string> {
+    this.settle();
+    return new Map([...this.vms.values()].filter((v) => this.running(v)).map((v) => [v.name, v.host]));
+  }
+
+  hasHost(name: string): boolean {
+    return this.hosts.has(name) || [...this.hosts.values()].some((h) => h.id === name);
+  }
+
+  // ----- internals ------------------------------------------------------------
+
+  private alive(h: LabHost): boolean {
+    return h.powered && !h.crashed;
+  }
+
+  private inView(h: LabHost): boolean {
+    return this.alive(h) && !h.partitioned;
+  }
+
+  private running(v: LabVm): boolean {
+    const h = this.hosts.get(v.host);
+    return !!h && this.alive(h) && v.power === 'on';
+  }
+
+  private managerState(h: LabHost): HostState {
+    return this.inView(h) ? h.admin : 'notResponding';
+  }
+
+  private reportedPower(v: LabVm): PowerState {
+    const h = this.hosts.get(v.host);
+    if (h && !this.inView(h)) return v.reported ?? v.power;
+    return v.power;
+  }
+
+  /** The host drops out of the manager's view: freeze what the manager knew of its VMs, then apply the change. */
+  private leaveView(h: LabHost, change: () => void): void {
+    const wasInView = this.inView(h);
+    const vms = [...this.vms.values()].filter((v) => v.host === h.name);
+    if (wasInView) for (const v of vms) v.reported = v.power;
+    change();
+    if (!this.alive(h)) for (const v of vms) if (v.power === 'on') v.power = 'off';
+  }
+
+  private enterView(h: LabHost): void {
+    if (!this.inView(h)) return;
+    for (const v of this.vms.values()) if (v.host === h.name) delete v.reported;
+  }
+
+  private startTask(op: string, subject: TaskSubject, durationMs: number, complete: (at: number) => string | undefined): LabTaskInfo {
+    const now = this.clock.now();
+    const seq = ++this.taskSeq;
+    const id = `task-${seq}`;
+    const vm = subject.vm;
+    if (vm) vm.busyWith = id;
+    const context: Omit<LabLogEntry, 't' | 'op'> = {
+      cluster: vm?.cluster ?? subject.cluster,
+      ...(vm ? { vm: vm.name } : {}),
+      ...(subject.host ? { host: subject.host } : {}),
+      ...(subject.from ? { from: subject.from } : {}),
+      ...(subject.to ? { to: subject.to } : {}),
+    };
+    const task: LabTask = {
+      id,
+      op,
+      seq,
+      submittedAt: now,
+      endsAt: now + Math.round(durationMs),
+      state: 'running',
+      context,
+      complete: (at) => {
+        if (vm && vm.busyWith === id) delete vm.busyWith;
+        return complete(at);
+      },
+    };
+    this.tasks.set(id, task);
+    return taskInfo(task);
+  }
+
+  /** Completes, in order, every task whose end has passed. */
+  private settle(): void {
+    const now = this.clock.now();
+    const due = [...this.tasks.values()].filter((t) => t.state === 'running' && t.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt || a.seq - b.seq);
+    for (const t of due) {
+      const error = t.complete(t.endsAt);
+      t.state = error ? 'error' : 'success';
+      if (error) {
+        t.error = error;
+        this.log({ t: t.endsAt, op: t.op, ...t.context, error });
+      }
+    }
+  }
+
+  private host(ref: string): LabHost {
+    const h = this.hosts.get(ref) ?? [...this.hosts.values()].find((x) => x.id === ref);
+    if (!h) throw new LabError(404, 'unknown-host', `unknown host "${ref}"`);
+    return h;
+  }
+
+  private vm(ref: string): LabVm {
+    const v = this.vms.get(ref) ?? [...this.vms.values()].find((x) => x.id === ref);
+    if (!v) throw new LabError(404, 'unknown-vm', `unknown VM "${ref}"`);
+    return v;
+  }
+
+  private datastore(ref: string): LabDatastore {
+    const d = this.datastores.get(ref) ?? [...this.datastores.values()].find((x) => x.id === ref);
+    if (!d) throw new LabError(404, 'unknown-datastore', `unknown datastore "${ref}"`);
+    return d;
+  }
+
+  private sameCluster(vm: LabVm, h: LabHost): void {
+    if (vm.cluster !== h.cluster) throw new LabError(409, 'other-cluster', `host ${h.name} is in cluster ${h.cluster}, not ${vm.cluster}`);
+  }
+
+  private notBusy(vm: LabVm): void {
+    if (vm.busyWith) throw new LabError(409, 'task-in-progress', `${vm.name} has an operation in progress (${vm.busyWith})`);
+  }
+
+  private acceptsVms(h: LabHost): void {
+    if (!this.inView(h)) throw new LabError(409, 'host-not-responding', `host ${h.name} is not responding`);
+    if (h.admin !== 'connected') throw new LabError(409, 'host-unavailable', `host ${h.name} is ${h.admin}`);
+  }
+
+  private reachesDatastores(vm: LabVm, h: LabHost): void {
+    for (const name of vm.datastores) {
+      const d = this.datastores.get(name);
+      if (!d || d.lostEverywhere || !d.hosts.includes(h.name) || d.lostOn.has(h.name)) {
+        throw new LabError(409, 'datastore-unreachable', `host ${h.name} cannot reach datastore ${name} of ${vm.name}`);
+      }
+    }
+  }
+}
+
+function taskInfo(t: LabTask): LabTaskInfo {
+  return { id: t.id, op: t.op, state: t.state, submittedAt: t.submittedAt, endsAt: t.endsAt, ...(t.error ? { error: t.error } : {}) };
+}
