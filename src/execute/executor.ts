@@ -1,0 +1,196 @@
+/**
+ * Carries out a plan's actions through the provider: waves in order, a
+ * bounded number at a time, each one journaled before the call, followed to
+ * the end of its task, and journaled again with its outcome. Retries of the
+ * provider call live here and only here; errors marked not retryable are
+ * never retried.
+ */
+import pLimit, { type LimitFunction } from 'p-limit';
+import pRetry from 'p-retry';
+import type { Clock } from '../clock/clock.js';
+import { formatDuration } from '../clock/duration.js';
+import { isVigilError, messageOf, VigilError, ErrorCodes } from '../errors.js';
+import { actionKey, type Action } from '../model/actions.js';
+import type { Provider, TaskRef } from '../provider.js';
+import type { DecisionLog } from '../decisions.js';
+import type { Journal } from '../state/journal.js';
+
+export interface ExecutorOptions {
+  readonly cluster: string;
+  readonly provider: Provider;
+  readonly clock: Clock;
+  readonly journal: Journal;
+  readonly decisions: DecisionLog;
+  /** Actions running at once in this cluster. */
+  readonly maxParallel: number;
+  readonly taskPollMs: number;
+  /** A task not finished after this long counts as failed (the platform may still finish it; the next poll sees the truth). */
+  readonly taskTimeoutMs: number;
+  /** Extra attempts of a provider call that failed with a retryable error. */
+  readonly retries: number;
+  readonly retryBaseMs: number;
+  /**
+   * Called before each wave with its actions; returns the ones still needed.
+   * The world may have changed since the plan was made.
+   */
+  readonly verify?: (actions: readonly Action[]) => Promise<{ keep: Action[]; drop: { action: Action; reason: string }[] }>;
+}
+
+export interface ActionOutcome {
+  readonly action: Action;
+  readonly ok: boolean;
+  readonly message?: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+export class Executor {
+  private readonly limit: LimitFunction;
+  private readonly accepted = new Map<string, Action>();
+  private readonly running = new Set<Promise<unknown>>();
+  private stopping = false;
+
+  constructor(private readonly o: ExecutorOptions) {
+    this.limit = pLimit(Math.max(1, o.maxParallel));
+  }
+
+  /** Actions accepted and not finished (queued or running): the planner must not plan their subjects again. */
+  inflight(): Action[] {
+    return [...this.accepted.values()];
+  }
+
+  /** Starts the actions in the background; the returned promise settles when all are done. */
+  submit(actions: readonly Action[]): Promise<ActionOutcome[]> {
+    const fresh = actions.filter((a) => !this.accepted.has(actionKey(a)));
+    for (const a of fresh) this.accepted.set(actionKey(a), a);
+    const done = this.runWaves(fresh).finally(() => {
+      this.running.delete(done);
+      for (const a of fresh) this.accepted.delete(actionKey(a));
+    });
+    this.running.add(done);
+    return done;
+  }
+
+  /** No new action starts after this; the ones already started run to their end. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  private async runWaves(actions: readonly Action[]): Promise<ActionOutcome[]> {
+    const waves = new Map<number, Action[]>();
+    for (const a of actions) {
+      const w = a.type === 'restart' ? a.wave : 0;
+      const list = waves.get(w) ?? [];
+      list.push(a);
+      waves.set(w, list);
+    }
+    const outcomes: ActionOutcome[] = [];
+    for (const wave of [...waves.keys()].sort((a, b) => a - b)) {
+      let batch = waves.get(wave) as Action[];
+      if (this.stopping) break;
+      if (this.o.verify) {
+        const { keep, drop } = await this.o.verify(batch);
+        for (const { action, reason } of drop) {
+          this.accepted.delete(actionKey(action));
+          this.decide('action-dropped', action, reason);
+        }
+        batch = keep;
+      }
+      // A wave starts when the one before it has finished, as vSphere HA and Hyper-V order restarts by priority.
+      outcomes.push(...(await Promise.all(batch.map((a) => this.limit(() => this.runOne(a))))));
+    }
+    return outcomes;
+  }
+
+  private async runOne(action: Action): Promise<ActionOutcome> {
+    const { clock, journal } = this.o;
+    const startedAt = clock.now();
+    if (this.stopping) {
+      this.decide('action-dropped', action, 'the controller is stopping');
+      return { action, ok: false, message: 'stopped', startedAt, finishedAt: startedAt };
+    }
+    const intent = journal.begin(action, startedAt);
+    this.decide('action-started', action, describe(action));
+    try {
+      const ref = await this.call(action);
+      await this.follow(ref);
+      const finishedAt = clock.now();
+      journal.finish(intent.id, { ok: true, at: finishedAt });
+      this.decide('action-succeeded', action, `${describe(action)} in ${formatDuration(finishedAt - startedAt)}`, { durationMs: finishedAt - startedAt });
+      return { action, ok: true, startedAt, finishedAt };
+    } catch (e) {
+      const finishedAt = clock.now();
+      const message = messageOf(e);
+      journal.finish(intent.id, { ok: false, at: finishedAt, message });
+      this.decide('action-failed', action, `${describe(action)} failed: ${message}`, { code: isVigilError(e) ? e.code : undefined });
+      return { action, ok: false, message, startedAt, finishedAt };
+    }
+  }
+
+  private call(action: Action): Promise<TaskRef> {
+    const { provider, clock } = this.o;
+    const attempt = (): Promise<TaskRef> => {
+      switch (action.type) {
+        case 'restart':
+          return provider.restart({ id: action.vmId, name: action.vm }, { id: action.toId, name: action.to });
+        case 'migrate':
+          return provider.migrate({ id: action.vmId, name: action.vm }, { id: action.toId, name: action.to }, { live: action.live });
+        case 'maintenance':
+          return provider.setMaintenance({ id: action.hostId, name: action.host }, action.enter);
+      }
+    };
+    return pRetry(attempt, {
+      retries: this.o.retries,
+      // p-retry's own delay would use real time; the backoff waits on our clock instead (see shouldRetry).
+      minTimeout: 0,
+      maxTimeout: 0,
+      shouldRetry: async ({ error, attemptNumber }) => {
+        if (!isVigilError(error) || !error.retryable) return false;
+        await clock.sleep(this.o.retryBaseMs * 2 ** (attemptNumber - 1));
+        return true;
+      },
+    });
+  }
+
+  private async follow(ref: TaskRef): Promise<void> {
+    const { provider, clock, taskPollMs, taskTimeoutMs } = this.o;
+    const deadline = clock.now() + taskTimeoutMs;
+    for (;;) {
+      const state = await provider.task(ref);
+      if (state.state === 'success') return;
+      if (state.state === 'error') {
+        throw new VigilError(ErrorCodes.TASK_FAILED, state.message, { retryable: state.retryable ?? false, details: { code: state.code } });
+      }
+      if (clock.now() >= deadline) {
+        throw new VigilError(ErrorCodes.TASK_TIMEOUT, `task ${ref.id} still ${state.state} after ${formatDuration(taskTimeoutMs)}`);
+      }
+      await clock.sleep(taskPollMs);
+    }
+  }
+
+  private decide(kind: 'action-started' | 'action-succeeded' | 'action-failed' | 'action-dropped', action: Action, message: string, data: Record<string, unknown> = {}): void {
+    this.o.decisions.record({
+      at: this.o.clock.now(),
+      cluster: this.o.cluster,
+      kind,
+      subject: action.type === 'maintenance' ? action.host : action.vm,
+      message,
+      data: { action: action.type, ...data },
+    });
+  }
+}
+
+export function describe(a: Action): string {
+  switch (a.type) {
+    case 'restart':
+      return `restart ${a.vm} on ${a.to} (from ${a.from}, wave ${a.wave})`;
+    case 'migrate':
+      return `${a.live ? 'live-migrate' : 'migrate'} ${a.vm} ${a.from} -> ${a.to}`;
+    case 'maintenance':
+      return `${a.enter ? 'enter' : 'exit'} maintenance on ${a.host}`;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The status report: what `vigil status --json` prints and
+ * `GET /api/v1/status` serves (interfaces.md holds the contract fields;
+ * the rest are extras).
+ */
+import type { Action, Unplaced } from '../model/actions.js';
+import type { ClusterSnapshot } from '../model/inventory.js';
+import type { HostHealth } from '../health/types.js';
+import type { Decision } from '../decisions.js';
+import { usesCapacity } from '../plan/placement/capacity-state.js';
+
+export interface StatusHost {
+  readonly name: string;
+  readonly state: string;
+  readonly health: string;
+  readonly healthReason?: string;
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  readonly vms: number;
+  readonly usedCpu: number;
+  readonly usedMemoryGiB: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface StatusVm {
+  readonly name: string;
+  readonly host: string;
+  readonly power: string;
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  readonly datastores: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface StatusDatastore {
+  readonly name: string;
+  readonly capacityGiB: number | null;
+  readonly freeGiB: number | null;
+  readonly hosts: readonly string[];
+  readonly accessible: boolean;
+  readonly inaccessibleOn: readonly string[];
+}
+
+export interface ClusterStatus {
+  readonly name: string;
+  readonly provider: string;
+  readonly mode: string;
+  readonly frozen: boolean;
+  readonly frozenReason?: string;
+  readonly lastPoll?: string;
+  readonly lastError?: string;
+  readonly hosts: readonly StatusHost[];
+  readonly vms: readonly StatusVm[];
+  readonly datastores: readonly StatusDatastore[];
+  readonly inflight: readonly Action[];
+  readonly unplaced: readonly Unplaced[];
+  readonly recent: readonly Decision[];
+}
+
+export interface StatusReport {
+  readonly generatedAt: string;
+  /** `service` when a running controller answered, `direct` when the CLI asked the providers itself, `inventory` offline. */
+  readonly source: 'service' | 'direct' | 'inventory';
+  readonly clusters: readonly ClusterStatus[];
+}
+
+export interface ClusterStatusInput {
+  readonly name: string;
+  readonly provider: string;
+  readonly mode: string;
+  readonly frozen: boolean;
+  readonly frozenReason?: string;
+  readonly snapshot?: ClusterSnapshot;
+  readonly health: ReadonlyMap<string, HostHealth>;
+  readonly lastPollAt?: number;
+  readonly lastError?: string;
+  readonly inflight: readonly Action[];
+  readonly unplaced: readonly Unplaced[];
+  readonly recent: readonly Decision[];
+}
+
+/** The health a host has when no detector has watched it: the manager's word, translated. */
+export function healthFromManager(state: string): string {
+  return state === 'connected' ? 'healthy' : state === 'maintenance' ? 'maintenance' : state === 'notResponding' ? 'suspect' : 'isolated';
+}
+
+export function clusterStatus(i: ClusterStatusInput): ClusterStatus {
+  const snap = i.snapshot;
+  const usage = new Map<string, { vms: number; cpu: number; mem: number }>();
+  for (const vm of snap?.vms ?? []) {
+    const u = usage.get(vm.host) ?? { vms: 0, cpu: 0, mem: 0 };
+    u.vms += 1;
+    if (usesCapacity(vm)) {
+      u.cpu += vm.cpu;
+      u.mem += vm.memoryGiB;
+    }
+    usage.set(vm.host, u);
+  }
+  return {
+    name: i.name,
+    provider: i.provider,
+    mode: i.mode,
+    frozen: i.frozen,
+    ...(i.frozenReason ? { frozenReason: i.frozenReason } : {}),
+    ...(i.lastPollAt !== undefined ? { lastPoll: new Date(i.lastPollAt).toISOString() } : {}),
+    ...(i.lastError ? { lastError: i.lastError } : {}),
+    hosts: (snap?.hosts ?? []).map((h) => {
+      const health = i.health.get(h.name);
+      const u = usage.get(h.name) ?? { vms: 0, cpu: 0, mem: 0 };
+      return {
+        name: h.name,
+        state: h.state,
+        health: health?.state ?? healthFromManager(h.state),
+        ...(health?.reason ? { healthReason: health.reason } : {}),
+        cpu: h.cpu,
+        memoryGiB: h.memoryGiB,
+        vms: u.vms,
+        usedCpu: u.cpu,
+        usedMemoryGiB: u.mem,
+        labels: h.labels,
+      };
+    }),
+    vms: (snap?.vms ?? []).map((v) => ({ name: v.name, host: v.host, power: v.power, cpu: v.cpu, memoryGiB: v.memoryGiB, datastores: v.datastores, labels: v.labels })),
+    datastores: (snap?.datastores ?? []).map((d) => ({
+      name: d.name,
+      capacityGiB: d.capacityGiB,
+      freeGiB: d.freeGiB,
+      hosts: d.hosts,
+      accessible: d.accessible,
+      inaccessibleOn: d.inaccessibleOn,
+    })),
+    inflight: i.inflight,
+    unplaced: i.unplaced,
+    recent: i.recent,
+  };
+}
