@@ -58,6 +58,18 @@ export interface Provider {
   setMaintenance(host: HostRef, on: boolean): Promise<TaskRef>;
   powerOff?(vm: VmRef): Promise<TaskRef>;
   task(ref: TaskRef): Promise<TaskState>;
+  /**
+   * The controller's own probe of a host's management interface, where the
+   * platform gives a better one than a TCP connect to Host.address (the lab).
+   */
+  probe?(host: HostRef): Promise<boolean>;
+  /**
+   * The platform's own proof that a host is down, where it has one (a
+   * Proxmox node that lost quorum and whose HA lock the cluster took over,
+   * a Hyper-V node the cluster reports Down). `proven: false` is not proof
+   * of life; it only means the platform cannot vouch.
+   */
+  hostDownProof?(host: HostRef): Promise<{ readonly proven: boolean; readonly evidence: string }>;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,8 @@ export interface Host {
   readonly labels: Labels;
   /** The hypervisor manager's word for the host. */
   readonly state: HostState;
+  /** Management address (name or IP) the controller can probe, when the provider knows it. */
+  readonly address?: string;
 }
 
 export interface Vm {
@@ -43,6 +45,18 @@ export interface Vm {
   readonly labels: Labels;
   /** Set when the platform's own HA recovers this VM (Proxmox HA, a Hyper-V cluster role). */
   readonly managedBy?: string;
+  /** Asynchronous replication of this VM (Proxmox storage replication, Hyper-V Replica), when the platform has it. */
+  readonly replication?: VmReplication;
+}
+
+export interface VmReplication {
+  /** Host that holds the replica. */
+  readonly target: string;
+  /** Clock time (ms) of the last successful sync; null when never or unknown. */
+  readonly lastSyncAt: number | null;
+  /** The platform's word for the replication state (e.g. "Replicating", "Suspended", "ok"). */
+  readonly state: string;
+  readonly healthy: boolean;
 }
 
 export interface Datastore {
@@ -57,6 +71,10 @@ export interface Datastore {
   readonly accessible: boolean;
   /** Hosts that mount it but have lost access to it. */
   readonly inaccessibleOn: readonly string[];
+  /** Hosts that reach it only in a degraded way (a CSV in redirected access, a storage reported inactive on a node). */
+  readonly degradedOn?: readonly string[];
+  /** The storage technology when known (vmfs, nfs, vsan, csv, smb, rbd, lvm, zfs, dir, ...). */
+  readonly type?: string;
 }
 
 export interface ClusterSnapshot {
