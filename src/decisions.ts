@@ -18,6 +18,7 @@ export type DecisionKind =
   | 'action-succeeded'
   | 'action-failed'
   | 'action-dropped'
+  | 'orchestration'
   | 'frozen'
   | 'unfrozen'
   | 'alert'

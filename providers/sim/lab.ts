@@ -57,6 +57,10 @@ export interface LabLogEntry {
   readonly to?: string;
   readonly datastore?: string;
   readonly error?: string;
+  /** Set on the errors that break a safety rule: a VM started while it still runs, or on a dead host. */
+  readonly violation?: true;
+  /** Notes on injected faults. */
+  readonly detail?: string;
 }
 
 export type LabTaskState = 'running' | 'success' | 'error';
@@ -163,6 +167,8 @@ export class Lab {
   private readonly timings: LabTimings;
   private taskSeq = 0;
   private failNext = 0;
+  /** Starts of these VMs that will fail, as a VM that cannot boot (a bad disk, no memory reservation) does. */
+  private readonly failingStarts = new Map<string, number>();
   private latencyMs = 0;
 
   constructor(
@@ -313,9 +319,14 @@ export class Lab {
     return this.startTask('start', { vm, host: on.name }, duration, (at) => {
       const current = this.host(vm.host);
       if (this.alive(current) && vm.power === 'on') {
-        return `${vm.name} is already running on ${current.name}: starting it on ${on.name} would run it twice`;
+        return violation(`${vm.name} is already running on ${current.name}: starting it on ${on.name} would run it twice`);
       }
-      if (!this.alive(on)) return `host ${on.name} is down`;
+      if (!this.alive(on)) return violation(`host ${on.name} is down`);
+      const failures = this.failingStarts.get(vm.name) ?? 0;
+      if (failures > 0) {
+        this.failingStarts.set(vm.name, failures - 1);
+        return `${vm.name} failed to power on on ${on.name} (injected start failure)`;
+      }
       vm.host = on.name;
       vm.power = 'on';
       delete vm.reported;
@@ -423,10 +434,18 @@ export class Lab {
     this.log({ t: this.clock.now(), op: 'recover-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}) });
   }
 
+  /** The next `count` starts of the VM fail at their end. */
+  failStarts(vmRef: string, count: number): void {
+    this.settle();
+    const vm = this.vm(vmRef);
+    this.failingStarts.set(vm.name, Math.max(0, Math.floor(count)));
+    this.log({ t: this.clock.now(), op: 'fail-starts', cluster: vm.cluster, vm: vm.name, detail: `next ${count} start(s) will fail` });
+  }
+
   setApiFaults(faults: ApiFaults): void {
     if (faults.failNext !== undefined) this.failNext = Math.max(0, Math.floor(faults.failNext));
     if (faults.latencyMs !== undefined) this.latencyMs = Math.max(0, faults.latencyMs);
-    this.log({ t: this.clock.now(), op: 'api-faults', error: `failNext=${this.failNext} latencyMs=${this.latencyMs}` });
+    this.log({ t: this.clock.now(), op: 'api-faults', detail: `failNext=${this.failNext} latencyMs=${this.latencyMs}` });
   }
 
   /**
@@ -626,8 +645,9 @@ export class Lab {
       const error = t.complete(t.endsAt);
       t.state = error ? 'error' : 'success';
       if (error) {
-        t.error = error;
-        this.log({ t: t.endsAt, op: t.op, ...t.context, error });
+        const message = error.startsWith(VIOLATION) ? error.slice(VIOLATION.length) : error;
+        t.error = message;
+        this.log({ t: t.endsAt, op: t.op, ...t.context, error: message, ...(error.startsWith(VIOLATION) ? { violation: true as const } : {}) });
       }
     }
   }
@@ -671,6 +691,12 @@ export class Lab {
       }
     }
   }
+}
+
+/** Marks a task error as a broken safety rule; settle() turns it into a `violation` log entry. */
+const VIOLATION = '\u0000violation:';
+function violation(message: string): string {
+  return `${VIOLATION}${message}`;
 }
 
 function taskInfo(t: LabTask): LabTaskInfo {

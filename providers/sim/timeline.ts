@@ -21,6 +21,9 @@ export const LAB_EVENTS = {
   'power-on-host': z.string().min(1),
   'fail-datastore': datastoreTarget,
   'recover-datastore': datastoreTarget,
+  'enter-maintenance': z.string().min(1),
+  'exit-maintenance': z.string().min(1),
+  'fail-start': z.union([z.string().min(1), z.strictObject({ vm: z.string().min(1), count: z.number().int().min(1).default(1) })]),
   'api-errors': z.number().int().nonnegative(),
   'api-latency': z.string().min(1),
 } as const;
@@ -97,6 +100,16 @@ export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
       return lab.failDatastore(ds(arg).name, ds(arg).host);
     case 'recover-datastore':
       return lab.recoverDatastore(ds(arg).name, ds(arg).host);
+    case 'enter-maintenance':
+      lab.setMaintenance(arg as string, true);
+      return;
+    case 'exit-maintenance':
+      lab.setMaintenance(arg as string, false);
+      return;
+    case 'fail-start': {
+      const a = typeof arg === 'string' ? { vm: arg, count: 1 } : (arg as { vm: string; count: number });
+      return lab.failStarts(a.vm, a.count);
+    }
     case 'api-errors':
       return lab.setApiFaults({ failNext: arg as number });
     case 'api-latency':

@@ -11,6 +11,8 @@ import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
+import { registerSimulate } from './commands/simulate.js';
+import { registerCapacity } from './commands/capacity.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerStatus(program);
   registerValidate(program);
+  registerSimulate(program);
+  registerCapacity(program);
   registerDemo(program);
   registerLab(program);
   for (const c of allCommands(program)) c.exitOverride().showHelpAfterError(`(run 'vigil ${commandPath(c)} --help' for usage)`);

@@ -39,6 +39,8 @@ export interface ExecutorOptions {
 export interface ActionOutcome {
   readonly action: Action;
   readonly ok: boolean;
+  /** False when the action never reached the provider (the controller was stopping). */
+  readonly attempted: boolean;
   readonly message?: string;
   readonly startedAt: number;
   readonly finishedAt: number;
@@ -88,6 +90,9 @@ export class Executor {
       list.push(a);
       waves.set(w, list);
     }
+    // Restart orchestration: each restart settles a promise others may wait on (`after:`).
+    const finished = new Map<string, Deferred<boolean>>();
+    for (const a of actions) if (a.type === 'restart') finished.set(a.vm, deferred<boolean>());
     const outcomes: ActionOutcome[] = [];
     for (const wave of [...waves.keys()].sort((a, b) => a - b)) {
       let batch = waves.get(wave) as Action[];
@@ -96,14 +101,49 @@ export class Executor {
         const { keep, drop } = await this.o.verify(batch);
         for (const { action, reason } of drop) {
           this.accepted.delete(actionKey(action));
+          if (action.type === 'restart') finished.get(action.vm)?.resolve(false);
           this.decide('action-dropped', action, reason);
         }
         batch = keep;
       }
       // A wave starts when the one before it has finished, as vSphere HA and Hyper-V order restarts by priority.
-      outcomes.push(...(await Promise.all(batch.map((a) => this.limit(() => this.runOne(a))))));
+      const results = await Promise.all(
+        batch.map(async (a) => {
+          if (a.type === 'restart' && a.after?.length) await this.awaitDependencies(a, finished);
+          const outcome = await this.limit(() => this.runOne(a));
+          if (a.type === 'restart') finished.get(a.vm)?.resolve(outcome.ok);
+          return outcome;
+        }),
+      );
+      outcomes.push(...results);
     }
+    for (const d of finished.values()) d.resolve(false);
     return outcomes;
+  }
+
+  /** Waits (holding no concurrency slot) until the VMs this one restarts after are running, or its timeout. */
+  private async awaitDependencies(a: Extract<Action, { type: 'restart' }>, finished: Map<string, Deferred<boolean>>): Promise<void> {
+    const deps = (a.after ?? []).map((vm) => ({ vm, done: finished.get(vm)?.promise ?? Promise.resolve(true) }));
+    const timeout = a.afterTimeoutMs ?? 0;
+    const stopTimer = new AbortController();
+    const start = this.o.clock.now();
+    const all = Promise.all(deps.map((d) => d.done));
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      this.o.clock.sleep(timeout, stopTimer.signal).then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    stopTimer.abort();
+    const waited = formatDuration(this.o.clock.now() - start);
+    if (timedOut) {
+      this.decide('orchestration', a, `waited ${waited} for ${deps.map((d) => d.vm).join(', ')} (after:); timeout reached, restarting ${a.vm} anyway`);
+      return;
+    }
+    const results = await all;
+    const failed = deps.filter((_, i) => !results[i]).map((d) => d.vm);
+    if (failed.length) this.decide('orchestration', a, `${failed.join(', ')} did not come back (after:); restarting ${a.vm} anyway`);
   }
 
   private async runOne(action: Action): Promise<ActionOutcome> {
@@ -111,7 +151,7 @@ export class Executor {
     const startedAt = clock.now();
     if (this.stopping) {
       this.decide('action-dropped', action, 'the controller is stopping');
-      return { action, ok: false, message: 'stopped', startedAt, finishedAt: startedAt };
+      return { action, ok: false, attempted: false, message: 'stopped', startedAt, finishedAt: startedAt };
     }
     const intent = journal.begin(action, startedAt);
     this.decide('action-started', action, describe(action));
@@ -121,13 +161,13 @@ export class Executor {
       const finishedAt = clock.now();
       journal.finish(intent.id, { ok: true, at: finishedAt });
       this.decide('action-succeeded', action, `${describe(action)} in ${formatDuration(finishedAt - startedAt)}`, { durationMs: finishedAt - startedAt });
-      return { action, ok: true, startedAt, finishedAt };
+      return { action, ok: true, attempted: true, startedAt, finishedAt };
     } catch (e) {
       const finishedAt = clock.now();
       const message = messageOf(e);
       journal.finish(intent.id, { ok: false, at: finishedAt, message });
       this.decide('action-failed', action, `${describe(action)} failed: ${message}`, { code: isVigilError(e) ? e.code : undefined });
-      return { action, ok: false, message, startedAt, finishedAt };
+      return { action, ok: false, attempted: true, message, startedAt, finishedAt };
     }
   }
 
@@ -172,7 +212,7 @@ export class Executor {
     }
   }
 
-  private decide(kind: 'action-started' | 'action-succeeded' | 'action-failed' | 'action-dropped', action: Action, message: string, data: Record<string, unknown> = {}): void {
+  private decide(kind: 'action-started' | 'action-succeeded' | 'action-failed' | 'action-dropped' | 'orchestration', action: Action, message: string, data: Record<string, unknown> = {}): void {
     this.o.decisions.record({
       at: this.o.clock.now(),
       cluster: this.o.cluster,
@@ -193,4 +233,15 @@ export function describe(a: Action): string {
     case 'maintenance':
       return `${a.enter ? 'enter' : 'exit'} maintenance on ${a.host}`;
   }
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

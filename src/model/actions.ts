@@ -20,6 +20,10 @@ export interface RestartAction {
   /** Counts from 1 in restart order. */
   readonly wave: number;
   readonly reason: string;
+  /** VMs of this plan that must be running before this one starts (restart orchestration)... */
+  readonly after?: readonly string[];
+  /** ...waited for at most this long. */
+  readonly afterTimeoutMs?: number;
 }
 
 export interface MigrateAction {

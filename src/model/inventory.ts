@@ -92,28 +92,43 @@ export class SnapshotIndex {
   readonly hostsByName = new Map<string, Host>();
   /** Position of each host in the snapshot: placement checks index arrays by it instead of hashing names. */
   readonly hostOrdinal = new Map<string, number>();
-  readonly vmsByName = new Map<string, Vm>();
   readonly datastoresByName = new Map<string, Datastore>();
-  readonly vmsByHost = new Map<string, Vm[]>();
   /** Per datastore list, 1 for each host ordinal that reaches every datastore in it; memoized, as most VMs share a few lists. */
   private readonly reachCache = new Map<string, Uint8Array>();
+  private vmMaps?: { byName: Map<string, Vm>; byHost: Map<string, Vm[]> };
 
   constructor(readonly snapshot: ClusterSnapshot) {
     snapshot.hosts.forEach((h, i) => {
       this.hostsByName.set(h.name, h);
       this.hostOrdinal.set(h.name, i);
-      this.vmsByHost.set(h.name, []);
     });
-    for (const v of snapshot.vms) {
-      this.vmsByName.set(v.name, v);
-      let list = this.vmsByHost.get(v.host);
+    for (const d of snapshot.datastores) this.datastoresByName.set(d.name, d);
+  }
+
+  /** VM lookups, built on first use: the planner does not need them, and a large cluster's maps are not free. */
+  get vmsByName(): ReadonlyMap<string, Vm> {
+    return this.vms().byName;
+  }
+
+  get vmsByHost(): ReadonlyMap<string, readonly Vm[]> {
+    return this.vms().byHost;
+  }
+
+  private vms(): { byName: Map<string, Vm>; byHost: Map<string, Vm[]> } {
+    if (this.vmMaps) return this.vmMaps;
+    const byName = new Map<string, Vm>();
+    const byHost = new Map<string, Vm[]>(this.snapshot.hosts.map((h) => [h.name, []]));
+    for (const v of this.snapshot.vms) {
+      byName.set(v.name, v);
+      let list = byHost.get(v.host);
       if (!list) {
         list = [];
-        this.vmsByHost.set(v.host, list);
+        byHost.set(v.host, list);
       }
       list.push(v);
     }
-    for (const d of snapshot.datastores) this.datastoresByName.set(d.name, d);
+    this.vmMaps = { byName, byHost };
+    return this.vmMaps;
   }
 
   /** True when `host` mounts `datastore` and still reaches it. */

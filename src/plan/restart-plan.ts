@@ -1,19 +1,36 @@
 /**
  * Plans the restart of the VMs of failed hosts. Pure: given one snapshot,
- * the hosts' health, the policies, what is already in flight and `now`, it
- * returns the same plan every time.
+ * the hosts' health, the policies, what is already in flight, past restart
+ * attempts and `now`, it returns the same plan every time.
  *
  * Order: priority waves (highest first); within a wave the hardest VMs
  * first (most memory, then most vCPUs), so that large VMs are not starved
  * by many small ones; ties by name.
+ *
+ * Placement spreads VMs for balance. When that leaves some VM without a
+ * host, packing strategies (best fit, then first fit) are tried too, and
+ * the plan that places the most VMs (counted from the highest priority
+ * down) wins; on a tie the balanced plan stays. So Vigil never places fewer
+ * VMs than first-fit-decreasing would under the same rules.
  */
 import { RESTART_ORDER, type Action, type Plan, type Priority, type RestartAction, type Unplaced } from '../model/actions.js';
 import { SnapshotIndex, type ClusterSnapshot, type Vm } from '../model/inventory.js';
 import { formatGiB } from '../model/units.js';
+import { formatDuration } from '../clock/duration.js';
 import type { HostHealth } from '../health/types.js';
 import type { PolicySet, VmRules } from '../policy/policy-set.js';
+import { globToRegExp } from '../policy/glob.js';
 import { CapacityState } from './placement/capacity-state.js';
-import { DEFAULT_STEPS, placeVm, type PlacementSteps } from './placement/engine.js';
+import { placeVm, STRATEGIES, type PlacementStrategy } from './placement/engine.js';
+
+/** Failed restart attempts of one VM, as the controller remembers them. */
+export interface RestartAttempts {
+  readonly count: number;
+  /** Clock time of the last failure. */
+  readonly lastAt: number;
+  readonly lastTarget?: string;
+  readonly lastError?: string;
+}
 
 export interface RecoveryInput {
   readonly snapshot: ClusterSnapshot;
@@ -22,10 +39,13 @@ export interface RecoveryInput {
   /** Actions accepted earlier and not finished: their VMs are not planned again, their targets are reserved. */
   readonly inflight: readonly Action[];
   readonly now: number;
-  readonly steps?: PlacementSteps;
+  /** Past failed attempts per VM name. */
+  readonly attempts?: ReadonlyMap<string, RestartAttempts>;
+  /** Only these strategies (tests and benchmarks); default: all, as needed. */
+  readonly strategies?: readonly PlacementStrategy[];
 }
 
-/** A VM that would restart but must not, with the reason (platform HA owns it, policy disables it). */
+/** A VM that would restart but must not, with the reason (platform HA owns it, policy disables it, a retry waits). */
 export interface Skipped {
   readonly vm: string;
   readonly from: string;
@@ -35,6 +55,8 @@ export interface Skipped {
 export interface RecoveryPlan extends Plan {
   readonly actions: readonly RestartAction[];
   readonly skipped: readonly Skipped[];
+  /** The placement strategy whose plan was chosen. */
+  readonly strategy: PlacementStrategy['name'];
 }
 
 /** Hosts whose VMs may be restarted elsewhere: failed (or proven off). */
@@ -46,17 +68,18 @@ interface Candidate {
   readonly vm: Vm;
   readonly rules: VmRules;
   readonly priority: Exclude<Priority, 'disabled'>;
+  readonly lastFailedOn?: string;
 }
 
 export function planRecovery(input: RecoveryInput): RecoveryPlan {
   const { snapshot, health, policies, inflight, now } = input;
   const cluster = snapshot.cluster;
-  const index = new SnapshotIndex(snapshot);
   const rulesOf = (vm: Vm): VmRules => policies.vmRules(cluster, vm);
   const busy = new Set(inflight.filter((a) => a.type !== 'maintenance').map((a) => (a as { vm: string }).vm));
 
   const candidates: Candidate[] = [];
   const skipped: Skipped[] = [];
+  const gaveUp: Unplaced[] = [];
   for (const vm of snapshot.vms) {
     const hostHealth = health.get(vm.host);
     if (!releasesVms(hostHealth) || vm.power !== 'on' || busy.has(vm.name)) continue;
@@ -69,49 +92,124 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
       skipped.push({ vm: vm.name, from: vm.host, reason: `restart disabled by policy ${rules.policy ?? ''}`.trim() });
       continue;
     }
-    candidates.push({ vm, rules, priority: rules.priority });
+    const priority = rules.priority;
+    const tried = input.attempts?.get(vm.name);
+    if (tried && tried.count >= rules.maxAttempts) {
+      gaveUp.push({ vm: vm.name, vmId: vm.id, cluster, from: vm.host, priority, reason: `gave up after ${tried.count} failed restart attempt${tried.count === 1 ? '' : 's'} (last: ${tried.lastError ?? 'unknown error'}); a person must act` });
+      continue;
+    }
+    if (tried) {
+      const backoff = rules.retryDelayMs * 2 ** (tried.count - 1);
+      if (now < tried.lastAt + backoff) {
+        // Worded without a countdown so the controller logs it once, not on every poll.
+        skipped.push({ vm: vm.name, from: vm.host, reason: `waiting ${formatDuration(backoff)} after failed attempt ${tried.count} of ${rules.maxAttempts} (${tried.lastError ?? 'unknown error'})` });
+        continue;
+      }
+    }
+    candidates.push({ vm, rules, priority, ...(tried?.lastTarget ? { lastFailedOn: tried.lastTarget } : {}) });
   }
   candidates.sort(restartOrder);
-  skipped.sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
+  skipped.sort((a, b) => compareNames(a.vm, b.vm));
 
   const waveOf = new Map<string, number>();
   for (const p of RESTART_ORDER) if (candidates.some((c) => c.priority === p)) waveOf.set(p, waveOf.size + 1);
 
-  const capacity = new CapacityState(snapshot, health, policies.clusterRules(cluster), rulesOf, inflight);
-  const actions: RestartAction[] = [];
-  const unplaced: Unplaced[] = [];
-  for (const c of candidates) {
-    const from = c.vm.host;
-    const placed = placeVm({ vm: c.vm, rules: c.rules }, capacity.loads, { index }, input.steps ?? DEFAULT_STEPS);
-    if (!placed.ok) {
-      unplaced.push({ vm: c.vm.name, vmId: c.vm.id, cluster, from, priority: c.priority, reason: placed.reason });
-      continue;
-    }
-    capacity.commit(placed.load, c.vm, c.rules);
-    const free = placed.load.memoryCapacityGiB - placed.load.usedMemoryGiB;
-    actions.push({
+  const index = new SnapshotIndex(snapshot);
+  const strategies = input.strategies ?? STRATEGIES;
+  let best: Placed | undefined;
+  for (const strategy of strategies) {
+    const placed = place(candidates, strategy, input, index, rulesOf);
+    if (!best || better(placed, best)) best = placed;
+    if (best.unplaced.length === 0) break;
+  }
+  const chosen = best ?? { strategy: strategies[0]?.name ?? 'balance', placements: [], unplaced: [] };
+
+  const placedNames = new Set(chosen.placements.map((p) => p.c.vm.name));
+  const actions: RestartAction[] = chosen.placements.map(({ c, to, toId, eligible, freeAfter }) => {
+    const after = resolveAfter(c, candidates, placedNames);
+    const where = eligible === 1 ? 'the only eligible host' : chosen.strategy === 'balance' ? `the best of ${eligible} eligible hosts` : `packed onto ${to} (${chosen.strategy}: spreading left VMs without a host)`;
+    return {
       type: 'restart',
       cluster,
       vm: c.vm.name,
       vmId: c.vm.id,
-      from,
-      to: placed.load.host.name,
-      toId: placed.load.host.id,
+      from: c.vm.host,
+      to,
+      toId,
       priority: c.priority,
       wave: waveOf.get(c.priority) as number,
       reason:
-        `host ${from} ${health.get(from)?.state ?? 'failed'}; priority ${c.priority}${c.rules.policy ? ` (policy ${c.rules.policy})` : ''}; ` +
-        `${placed.load.host.name} is ${placed.eligible === 1 ? 'the only eligible host' : `the best of ${placed.eligible} eligible hosts`} (${formatGiB(free)} memory free after)`,
-    });
+        `host ${c.vm.host} ${health.get(c.vm.host)?.state ?? 'failed'}; priority ${c.priority}${c.rules.policy ? ` (policy ${c.rules.policy})` : ''}; ` +
+        `${chosen.strategy === 'balance' || eligible === 1 ? `${to} is ${where}` : where} (${formatGiB(freeAfter)} memory free after)` +
+        (c.lastFailedOn ? `; last attempt failed on ${c.lastFailedOn}` : ''),
+      ...(after.length ? { after, afterTimeoutMs: c.rules.afterTimeoutMs } : {}),
+    };
+  });
+  const unplaced = [...chosen.unplaced, ...gaveUp];
+  return { cluster, at: now, actions, unplaced, skipped, strategy: chosen.strategy };
+}
+
+interface Placement {
+  readonly c: Candidate;
+  readonly to: string;
+  readonly toId: string;
+  readonly eligible: number;
+  readonly freeAfter: number;
+}
+
+interface Placed {
+  readonly strategy: PlacementStrategy['name'];
+  readonly placements: readonly Placement[];
+  readonly unplaced: readonly Unplaced[];
+}
+
+function place(candidates: readonly Candidate[], strategy: PlacementStrategy, input: RecoveryInput, index: SnapshotIndex, rulesOf: (vm: Vm) => VmRules): Placed {
+  const cluster = input.snapshot.cluster;
+  const capacity = new CapacityState(input.snapshot, input.health, input.policies.clusterRules(cluster), rulesOf, input.inflight);
+  const ctx = { index, purpose: 'restart' as const, hasFailoverHosts: capacity.loads.some((l) => l.failover) };
+  const placements: Placement[] = [];
+  const unplaced: Unplaced[] = [];
+  for (const c of candidates) {
+    const result = placeVm({ vm: c.vm, rules: c.rules, ...(c.lastFailedOn ? { lastFailedOn: c.lastFailedOn } : {}) }, capacity.loads, ctx, strategy);
+    if (!result.ok) {
+      unplaced.push({ vm: c.vm.name, vmId: c.vm.id, cluster, from: c.vm.host, priority: c.priority, reason: result.reason });
+      continue;
+    }
+    capacity.commit(result.load, c.vm, c.rules);
+    placements.push({ c, to: result.load.host.name, toId: result.load.host.id, eligible: result.eligible, freeAfter: result.load.memoryCapacityGiB - result.load.usedMemoryGiB });
   }
-  return { cluster, at: now, actions, unplaced, skipped };
+  return { strategy: strategy.name, placements, unplaced };
+}
+
+/** More VMs placed at the highest priority where the two differ. */
+function better(a: Placed, b: Placed): boolean {
+  for (const p of RESTART_ORDER) {
+    const na = a.placements.filter((x) => x.c.priority === p).length;
+    const nb = b.placements.filter((x) => x.c.priority === p).length;
+    if (na !== nb) return na > nb;
+  }
+  return false;
+}
+
+/** `after:` entries (VM globs, `policy:NAME`) resolved to the VMs of this plan that will restart. */
+function resolveAfter(c: Candidate, candidates: readonly Candidate[], placed: ReadonlySet<string>): string[] {
+  if (!c.rules.after.length) return [];
+  const deps = new Set<string>();
+  for (const entry of c.rules.after) {
+    const byPolicy = entry.startsWith('policy:') ? entry.slice('policy:'.length) : undefined;
+    const re = byPolicy === undefined ? globToRegExp(entry) : undefined;
+    for (const other of candidates) {
+      if (other.vm.name === c.vm.name || !placed.has(other.vm.name)) continue;
+      if (byPolicy !== undefined ? other.rules.policy === byPolicy : re?.test(other.vm.name)) deps.add(other.vm.name);
+    }
+  }
+  return [...deps].sort(compareNames);
 }
 
 function restartOrder(a: Candidate, b: Candidate): number {
-  return (
-    RESTART_ORDER.indexOf(a.priority) - RESTART_ORDER.indexOf(b.priority) ||
-    b.vm.memoryGiB - a.vm.memoryGiB ||
-    b.vm.cpu - a.vm.cpu ||
-    (a.vm.name < b.vm.name ? -1 : a.vm.name > b.vm.name ? 1 : 0)
-  );
+  return RESTART_ORDER.indexOf(a.priority) - RESTART_ORDER.indexOf(b.priority) || b.vm.memoryGiB - a.vm.memoryGiB || b.vm.cpu - a.vm.cpu || compareNames(a.vm.name, b.vm.name);
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

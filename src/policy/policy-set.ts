@@ -11,6 +11,10 @@ import type { ClusterPolicyDoc, VmPolicyDoc } from './schema.js';
 export interface ClusterRules {
   readonly overcommit: { readonly cpu: number; readonly memory: number };
   readonly tolerateHostFailures: number;
+  /** Share of the cluster to keep free, 0..90 percent. */
+  readonly reservePercent: { readonly cpu: number; readonly memory: number };
+  /** Globs naming the dedicated failover hosts. */
+  readonly failoverHosts: readonly string[];
 }
 
 export interface VmRules {
@@ -18,25 +22,52 @@ export interface VmRules {
   readonly policy?: string;
   readonly priority: Priority;
   readonly antiAffinityGroup?: string;
+  readonly affinityGroup?: string;
   readonly requireHostLabels: Labels;
+  readonly preferHostLabels: Labels;
+  /** Compiled `avoidHosts` globs. */
+  readonly avoidHosts: readonly RegExp[];
+  /** `after:` entries as written: VM name globs or `policy:NAME`. */
+  readonly after: readonly string[];
+  readonly afterTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryDelayMs: number;
 }
 
-export const DEFAULT_CLUSTER_RULES: ClusterRules = { overcommit: { cpu: 4.0, memory: 1.0 }, tolerateHostFailures: 0 };
-export const DEFAULT_VM_RULES: VmRules = { priority: 'medium', requireHostLabels: {} };
+export const DEFAULT_CLUSTER_RULES: ClusterRules = {
+  overcommit: { cpu: 4.0, memory: 1.0 },
+  tolerateHostFailures: 0,
+  reservePercent: { cpu: 0, memory: 0 },
+  failoverHosts: [],
+};
+
+/** vSphere HA waits 600 s for a dependency; pve-ha-manager retries once. Vigil: 5 minutes, 3 attempts, 30 s doubling. */
+export const DEFAULT_VM_RULES: VmRules = {
+  priority: 'medium',
+  requireHostLabels: {},
+  preferHostLabels: {},
+  avoidHosts: [],
+  after: [],
+  afterTimeoutMs: 300_000,
+  maxAttempts: 3,
+  retryDelayMs: 30_000,
+};
 
 interface CompiledVmPolicy {
   readonly doc: VmPolicyDoc;
   readonly names?: readonly RegExp[];
+  readonly rules: VmRules;
 }
 
 export class PolicySet {
   private readonly vmPolicies: readonly CompiledVmPolicy[];
+  private readonly clusterCache = new Map<string, ClusterRules>();
 
   constructor(
     readonly clusterPolicies: readonly ClusterPolicyDoc[] = [],
     vmPolicies: readonly VmPolicyDoc[] = [],
   ) {
-    this.vmPolicies = vmPolicies.map((doc) => ({ doc, ...(doc.match.names ? { names: doc.match.names.map(globToRegExp) } : {}) }));
+    this.vmPolicies = vmPolicies.map((doc) => ({ doc, ...(doc.match.names ? { names: doc.match.names.map(globToRegExp) } : {}), rules: compileRules(doc) }));
   }
 
   static empty(): PolicySet {
@@ -49,16 +80,23 @@ export class PolicySet {
 
   /** Policies for "*" apply first; a policy naming the cluster overrides them key by key. */
   clusterRules(cluster: string): ClusterRules {
-    let cpu = DEFAULT_CLUSTER_RULES.overcommit.cpu;
-    let memory = DEFAULT_CLUSTER_RULES.overcommit.memory;
+    const cached = this.clusterCache.get(cluster);
+    if (cached) return cached;
+    let { cpu, memory } = DEFAULT_CLUSTER_RULES.overcommit;
     let tolerate = DEFAULT_CLUSTER_RULES.tolerateHostFailures;
+    let reserve = DEFAULT_CLUSTER_RULES.reservePercent;
+    let failoverHosts = DEFAULT_CLUSTER_RULES.failoverHosts;
     const ordered = [...this.clusterPolicies.filter((p) => p.cluster === '*'), ...this.clusterPolicies.filter((p) => p.cluster === cluster)];
     for (const p of ordered) {
       cpu = p.overcommit?.cpu ?? cpu;
       memory = p.overcommit?.memory ?? memory;
       tolerate = p.admission?.tolerateHostFailures ?? tolerate;
+      reserve = { cpu: p.admission?.reservePercent?.cpu ?? reserve.cpu, memory: p.admission?.reservePercent?.memory ?? reserve.memory };
+      failoverHosts = p.admission?.failoverHosts ?? failoverHosts;
     }
-    return { overcommit: { cpu, memory }, tolerateHostFailures: tolerate };
+    const rules = { overcommit: { cpu, memory }, tolerateHostFailures: tolerate, reservePercent: reserve, failoverHosts };
+    this.clusterCache.set(cluster, rules);
+    return rules;
   }
 
   /** Every VmPolicy that matches, in file order. */
@@ -68,16 +106,26 @@ export class PolicySet {
 
   /** The first matching VmPolicy decides (files in name order, documents in order). */
   vmRules(cluster: string, vm: Pick<Vm, 'name' | 'labels'>): VmRules {
-    const p = this.vmPolicies.find((c) => matches(c, cluster, vm));
-    if (!p) return DEFAULT_VM_RULES;
-    const d = p.doc;
-    return {
-      policy: d.name,
-      priority: (d.restart?.priority as Priority | undefined) ?? DEFAULT_VM_RULES.priority,
-      ...(d.placement?.antiAffinityGroup ? { antiAffinityGroup: d.placement.antiAffinityGroup } : {}),
-      requireHostLabels: d.placement?.requireHostLabels ?? {},
-    };
+    return this.vmPolicies.find((c) => matches(c, cluster, vm))?.rules ?? DEFAULT_VM_RULES;
   }
+}
+
+function compileRules(d: VmPolicyDoc): VmRules {
+  const r = d.restart;
+  const p = d.placement;
+  return {
+    policy: d.name,
+    priority: (r?.priority as Priority | undefined) ?? DEFAULT_VM_RULES.priority,
+    ...(p?.antiAffinityGroup ? { antiAffinityGroup: p.antiAffinityGroup } : {}),
+    ...(p?.affinityGroup ? { affinityGroup: p.affinityGroup } : {}),
+    requireHostLabels: p?.requireHostLabels ?? {},
+    preferHostLabels: p?.preferHostLabels ?? {},
+    avoidHosts: (p?.avoidHosts ?? []).map(globToRegExp),
+    after: r?.after ?? [],
+    afterTimeoutMs: r?.afterTimeout ?? DEFAULT_VM_RULES.afterTimeoutMs,
+    maxAttempts: r?.maxAttempts ?? DEFAULT_VM_RULES.maxAttempts,
+    retryDelayMs: r?.retryDelay ?? DEFAULT_VM_RULES.retryDelayMs,
+  };
 }
 
 function matches(p: CompiledVmPolicy, cluster: string, vm: Pick<Vm, 'name' | 'labels'>): boolean {
@@ -87,4 +135,9 @@ function matches(p: CompiledVmPolicy, cluster: string, vm: Pick<Vm, 'name' | 'la
     if (vm.labels[k] !== v) return false;
   }
   return true;
+}
+
+/** True when a host name matches one of the cluster's failover-host globs. */
+export function isFailoverHost(rules: ClusterRules, host: string): boolean {
+  return rules.failoverHosts.some((g) => globToRegExp(g).test(host));
 }

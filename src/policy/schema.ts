@@ -1,16 +1,28 @@
-/** The policy documents of interfaces.md, as schemas. Keys are the contract; see policies/README.md. */
+/**
+ * The policy documents, as schemas. The keys of interfaces.md are the
+ * contract; the rest extend it in the same style. policies/README.md
+ * documents every key.
+ */
 import { z } from 'zod';
 import { PRIORITIES } from '../model/actions.js';
+import { duration } from '../config/schema.js';
 import { isValidGlob } from './glob.js';
 
 const labels = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+const glob = z.string().min(1).refine(isValidGlob, 'not a valid glob');
+const percent = z.number().min(0).max(90);
 
 export const clusterPolicySchema = z.strictObject({
   kind: z.literal('ClusterPolicy'),
   cluster: z.string().min(1).default('*'),
   admission: z
     .strictObject({
+      /** Keep enough headroom to restart every restartable VM after this many host failures. */
       tolerateHostFailures: z.number().int().min(0).max(64).optional(),
+      /** Keep this share of the cluster's CPU and memory free for failover (vSphere's percentage admission control). */
+      reservePercent: z.strictObject({ cpu: percent.optional(), memory: percent.optional() }).optional(),
+      /** Dedicated failover hosts (active/standby): kept empty of planned placements, used first by restarts. */
+      failoverHosts: z.array(glob).optional(),
     })
     .optional(),
   overcommit: z
@@ -21,25 +33,42 @@ export const clusterPolicySchema = z.strictObject({
     .optional(),
 });
 
+/** `after:` entries: a VM name glob, or `policy:NAME` for every VM a VmPolicy decides. */
+const afterEntry = z.string().min(1);
+
 export const vmPolicySchema = z.strictObject({
   kind: z.literal('VmPolicy'),
   name: z.string().min(1),
   cluster: z.string().min(1).default('*'),
   match: z
     .strictObject({
-      names: z.array(z.string().min(1).refine(isValidGlob, 'not a valid glob')).optional(),
+      names: z.array(glob).optional(),
       labels: labels.optional(),
     })
     .default({}),
   restart: z
     .strictObject({
       priority: z.enum(PRIORITIES as [string, ...string[]]).optional(),
+      /** Start only once these VMs run again (restart orchestration)... */
+      after: z.array(afterEntry).optional(),
+      /** ...or once this much time has passed, whichever comes first. */
+      afterTimeout: duration(0).optional(),
+      /** Restart attempts before Vigil gives up and asks for a person. */
+      maxAttempts: z.number().int().min(1).max(20).optional(),
+      /** Wait before the second attempt; doubled for each further one. */
+      retryDelay: duration(0).optional(),
     })
     .optional(),
   placement: z
     .strictObject({
       antiAffinityGroup: z.string().min(1).optional(),
+      /** VMs sharing an affinity group are kept on one host when possible (soft). */
+      affinityGroup: z.string().min(1).optional(),
       requireHostLabels: labels.optional(),
+      /** Hosts with these labels are preferred (soft). */
+      preferHostLabels: labels.optional(),
+      /** Never place on hosts whose names match these globs. */
+      avoidHosts: z.array(glob).optional(),
     })
     .optional(),
 });

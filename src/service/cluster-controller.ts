@@ -15,8 +15,9 @@ import type { Action, Unplaced } from '../model/actions.js';
 import type { ClusterSnapshot } from '../model/inventory.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import type { Provider } from '../provider.js';
-import { planRecovery, type RecoveryPlan } from '../plan/restart-plan.js';
-import { Executor, describe } from '../execute/executor.js';
+import { planRecovery, type RecoveryPlan, type RestartAttempts } from '../plan/restart-plan.js';
+import { capacityReport, describeCapacity, type CapacityReport } from '../plan/capacity.js';
+import { Executor, describe, type ActionOutcome } from '../execute/executor.js';
 import type { Journal } from '../state/journal.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
 
@@ -41,6 +42,8 @@ export interface ClusterControllerOptions {
   readonly mode: Mode;
   readonly pollIntervalMs: number;
   readonly execution: ExecutionSettings;
+  /** How often failover capacity is recomputed (it is also recomputed when a host's health changes). */
+  readonly capacityIntervalMs?: number;
 }
 
 export class ClusterController {
@@ -58,6 +61,9 @@ export class ClusterController {
   private skippedSeen = new Map<string, string>();
   private observed = new Set<string>();
   private completedPolls = 0;
+  private readonly attempts = new Map<string, RestartAttempts>();
+  private capacity?: CapacityReport;
+  private capacityAt?: number;
 
   constructor(private readonly o: ClusterControllerOptions) {
     this.name = o.name;
@@ -163,9 +169,35 @@ export class ClusterController {
       this.decide('host-health', t.host, t.from === t.to ? `still ${t.to}: ${t.reason}` : `${t.from} -> ${t.to}: ${t.reason}`, { from: t.from, to: t.to });
     }
 
-    const plan = planRecovery({ snapshot, health: this.health, policies: this.o.policies(), inflight: this.executor.inflight(), now });
+    // A VM seen running on a healthy host needs no more attempts, whoever started it.
+    for (const vm of snapshot.vms) if (vm.power === 'on' && this.health.get(vm.host)?.state === 'healthy') this.attempts.delete(vm.name);
+
+    const policies = this.o.policies();
+    const plan = planRecovery({ snapshot, health: this.health, policies, inflight: this.executor.inflight(), now, attempts: this.attempts });
     this.report(plan);
-    if (plan.actions.length && this.o.mode === 'enforce') void this.executor.submit(plan.actions);
+    if (plan.actions.length && this.o.mode === 'enforce') void this.executor.submit(plan.actions).then((outcomes) => this.recordAttempts(outcomes));
+    if (this.capacityAt === undefined || view.transitions.length > 0 || now - this.capacityAt >= (this.o.capacityIntervalMs ?? 60_000)) this.checkCapacity(snapshot, now);
+  }
+
+  private recordAttempts(outcomes: readonly ActionOutcome[]): void {
+    for (const o of outcomes) {
+      if (o.action.type !== 'restart' || !o.attempted) continue;
+      if (o.ok) this.attempts.delete(o.action.vm);
+      else {
+        const before = this.attempts.get(o.action.vm);
+        this.attempts.set(o.action.vm, { count: (before?.count ?? 0) + 1, lastAt: o.finishedAt, lastTarget: o.action.to, ...(o.message ? { lastError: o.message } : {}) });
+      }
+    }
+  }
+
+  private checkCapacity(snapshot: ClusterSnapshot, now: number): void {
+    const before = this.capacity;
+    const report = capacityReport(snapshot, this.health, this.o.policies());
+    this.capacity = report;
+    this.capacityAt = now;
+    const text = describeCapacity(report);
+    if (!report.ok && (!before || before.ok || describeCapacity(before) !== text)) this.decide('alert', this.name, `failover capacity below policy: ${text}`, { tolerates: report.tolerates, required: report.required });
+    else if (report.ok && before && !before.ok) this.decide('info', this.name, `failover capacity meets policy again: ${text}`);
   }
 
   private report(plan: RecoveryPlan): void {
@@ -234,6 +266,7 @@ export class ClusterController {
       inflight: this.executor.inflight(),
       unplaced: [...this.unplaced.values()],
       recent: this.o.decisions.recent(recentLimit, this.name),
+      ...(this.capacity ? { capacity: this.capacity } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import type { ClusterSnapshot } from '../model/inventory.js';
 import type { HostHealth } from '../health/types.js';
 import type { Decision } from '../decisions.js';
 import { usesCapacity } from '../plan/placement/capacity-state.js';
+import type { CapacityReport } from '../plan/capacity.js';
 
 export interface StatusHost {
   readonly name: string;
@@ -55,6 +56,8 @@ export interface ClusterStatus {
   readonly inflight: readonly Action[];
   readonly unplaced: readonly Unplaced[];
   readonly recent: readonly Decision[];
+  /** Failover capacity under the cluster's policies. */
+  readonly capacity?: CapacityReport;
 }
 
 export interface StatusReport {
@@ -77,6 +80,7 @@ export interface ClusterStatusInput {
   readonly inflight: readonly Action[];
   readonly unplaced: readonly Unplaced[];
   readonly recent: readonly Decision[];
+  readonly capacity?: CapacityReport;
 }
 
 /** The health a host has when no detector has watched it: the manager's word, translated. */
@@ -132,5 +136,6 @@ export function clusterStatus(i: ClusterStatusInput): ClusterStatus {
     inflight: i.inflight,
     unplaced: i.unplaced,
     recent: i.recent,
+    ...(i.capacity ? { capacity: i.capacity } : {}),
   };
 }

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { builtinPath } from '../../src/paths.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { examples, vigil } from '../helpers/cli.js';
@@ -62,6 +63,45 @@ describe('vigil CLI', () => {
     const r = vigil(['run'], { cwd: dir, timeoutMs: 10_000 });
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('vigil.yaml:2:17: controller.pollInterval: must be a duration such as 500ms, 10s or 2m');
+  });
+
+  it('simulate --json follows the contract: every restartable VM of a failed host once, in actions or unplaced', () => {
+    const r = vigil(['simulate', '--fail', 'esx-01,esx-03', '--inventory', examples('lab.yaml'), '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.failed).toEqual(['esx-01', 'esx-03']);
+    expect(out.actions[0]).toEqual(expect.objectContaining({ type: 'restart', vm: 'db-01', cluster: 'lab', from: 'esx-01', to: 'esx-04', priority: 'high', wave: 1 }));
+    const listed = [...out.actions.map((a: { vm: string }) => a.vm), ...out.unplaced.map((u: { vm: string }) => u.vm)].sort();
+    // On esx-01 and esx-03, running and not disabled by policy (dev-02 is off; batch-04 is off).
+    expect(listed).toEqual(['app-01', 'app-03', 'batch-01', 'db-01', 'db-03', 'web-01', 'web-03', 'web-05']);
+    expect(out.unplaced).toEqual([expect.objectContaining({ vm: 'db-03', from: 'esx-03', reason: '2 hosts are failed, 2 hosts break anti-affinity group db' })]);
+  });
+
+  it('simulate refuses an unknown host with exit 1 and its name', () => {
+    const r = vigil(['simulate', '--fail', 'esx-1', '--inventory', examples('lab.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: unknown host "esx-1" (did you mean "esx-01"?)');
+    expect(vigil(['simulate', '--inventory', examples('lab.yaml')]).code).toBe(2);
+  });
+
+  it('capacity reports failures tolerated, and exits 1 when a cluster is below its policy', () => {
+    const ok = vigil(['capacity', '--inventory', examples('lab.yaml'), '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).clusters[0]).toMatchObject({ cluster: 'lab', tolerates: 1, required: 1, method: 'exact', ok: true });
+    // The shipped policies, plus a stricter admission rule read after them.
+    const shipped = Object.fromEntries(['cluster.yaml', 'databases.yaml', 'workloads.yaml'].map((f) => [`p/${f}`, readFileSync(builtinPath('policies', f), 'utf8')]));
+    const dir = tempDir({ ...shipped, 'p/zz-strict.yaml': 'kind: ClusterPolicy\nadmission: {tolerateHostFailures: 2}\n' });
+    const short = vigil(['capacity', '--inventory', examples('lab.yaml'), '--policies', join(dir, 'p')]);
+    expect(short.code).toBe(1);
+    expect(short.stdout).toMatch(/^lab: tolerates 1 host failure \(policy wants 2, exact\); if esx-01 \+ esx-02 failed/);
+  });
+
+  it('validate --inventory warns about names the policies use that do not exist', () => {
+    const dir = tempDir({ 'p/x.yaml': 'kind: VmPolicy\nname: x\nmatch: {names: ["sql-*"]}\n' });
+    const r = vigil(['validate', '--policies', join(dir, 'p'), '--inventory', examples('lab.yaml')], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('p/x.yaml:3:17: warning: no VM matches "sql-*"');
+    expect(r.stdout).toContain('ok: no errors, 1 warning(s)');
   });
 
   it('lab commands say clearly when no lab answers', () => {

@@ -125,6 +125,23 @@ describe('Executor', () => {
     expect(decisions.recent().find((d) => d.kind === 'action-dropped')).toMatchObject({ subject: 'moved', message: 'moved is now on c' });
   });
 
+  it('starts a VM after the ones it waits for, or when its timeout passes', async () => {
+    const clock = new FakeClock(0);
+    const p = scriptedProvider(clock, { durationMs: 5_000 });
+    const { ex, decisions } = executor(clock, p.provider, { maxParallel: 4 });
+    const app: RestartAction = { ...restart('app', 1), after: ['db'], afterTimeoutMs: 60_000 };
+    const late: RestartAction = { ...restart('late', 1), after: ['later-wave'], afterTimeoutMs: 20_000 };
+    const done = ex.submit([restart('db', 1), app, late, restart('later-wave', 2)]);
+    await clock.advance(120_000);
+    await done;
+    const at = new Map(p.calls.map((c) => [c.vm, c.at]));
+    expect(at.get('db')).toBe(0);
+    expect(at.get('app')).toBeGreaterThanOrEqual(5_000);
+    expect(at.get('late')).toBe(20_000);
+    expect(at.get('later-wave')).toBeGreaterThan(20_000);
+    expect(decisions.recent().filter((d) => d.kind === 'orchestration').map((d) => d.message)).toEqual(['waited 20s for later-wave (after:); timeout reached, restarting late anyway']);
+  });
+
   it('starts nothing new once stopped', async () => {
     const clock = new FakeClock(0);
     const p = scriptedProvider(clock);

@@ -14,10 +14,10 @@ import { host, sharedDatastore, snapshot, vm } from '../helpers/build.js';
 
 function load(over: Partial<HostLoad> & { name?: string; health?: HostHealthState } = {}): HostLoad {
   const h = host(over.name ?? 'h1', over.host ?? {});
-  return { host: h, ordinal: h.name === 'h2' ? 1 : 0, health: 'healthy', cpuCapacity: 32, memoryCapacityGiB: 256, usedCpu: 0, usedMemoryGiB: 0, vmCount: 0, groups: new Set(), ...over };
+  return { host: h, ordinal: h.name === 'h2' ? 1 : 0, health: 'healthy', cpuCapacity: 32, memoryCapacityGiB: 256, usedCpu: 0, usedMemoryGiB: 0, vmCount: 0, groups: new Set(), affinity: new Map(), failover: false, ...over };
 }
 
-const ctx = { index: new SnapshotIndex(snapshot([host('h1'), host('h2')], [], [sharedDatastore([host('h1')], { name: 'ds' }), { ...sharedDatastore([host('h1'), host('h2')]), name: 'ds-lost', inaccessibleOn: ['h1'] }])) };
+const ctx = { purpose: 'restart' as const, index: new SnapshotIndex(snapshot([host('h1'), host('h2')], [], [sharedDatastore([host('h1')], { name: 'ds' }), { ...sharedDatastore([host('h1'), host('h2')]), name: 'ds-lost', inaccessibleOn: ['h1'] }])) };
 
 function check(filter: PlacementFilter, l: HostLoad, vmOver: Parameters<typeof vm>[2] = {}, rules: Partial<VmRules> = {}) {
   const r = filter.prepare({ vm: vm('v', 'x', vmOver), rules: { ...DEFAULT_VM_RULES, ...rules } }, ctx)?.(l);

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RESTART_ORDER, type Priority } from '../../src/model/actions.js';
 import type { ClusterSnapshot, Datastore, Host, Vm } from '../../src/model/inventory.js';
-import type { HostHealthState } from '../../src/health/types.js';
+import type { HostHealth, HostHealthState } from '../../src/health/types.js';
 import { planRecovery, type RecoveryInput } from '../../src/plan/restart-plan.js';
 import { usesCapacity } from '../../src/plan/placement/capacity-state.js';
 import { PolicySet } from '../../src/policy/policy-set.js';
@@ -34,6 +34,8 @@ const arbInput: fc.Arbitrary<RecoveryInput> = fc
     cpuRatio: fc.constantFrom(1, 2, 4),
     dbRack: fc.option(fc.constantFrom('r1', 'r2')),
     webPriority: fc.constantFrom<Priority>('highest', 'high', 'medium', 'low', 'lowest', 'disabled'),
+    avoid: fc.option(fc.constantFrom('h0[0-2]', 'h05', 'h*')),
+    preferRack: fc.option(fc.constantFrom('r1', 'r2')),
   })
   .map((r) => {
     const hosts: Host[] = r.hostSpecs.slice(0, r.hostCount).map((s, i) => ({
@@ -55,7 +57,8 @@ const arbInput: fc.Arbitrary<RecoveryInput> = fc
     });
     const vmPolicies: VmPolicyDoc[] = [
       { kind: 'VmPolicy', name: 'db', cluster: '*', match: { labels: { app: 'db' } }, restart: { priority: 'high' }, placement: { antiAffinityGroup: 'db', ...(r.dbRack ? { requireHostLabels: { rack: r.dbRack } } : {}) } },
-      { kind: 'VmPolicy', name: 'web', cluster: '*', match: { names: ['web-*'] }, restart: { priority: r.webPriority } },
+      { kind: 'VmPolicy', name: 'web', cluster: '*', match: { names: ['web-*'] }, restart: { priority: r.webPriority }, placement: { ...(r.avoid ? { avoidHosts: [r.avoid] } : {}), ...(r.preferRack ? { preferHostLabels: { rack: r.preferRack } } : {}) } },
+      { kind: 'VmPolicy', name: 'batch', cluster: '*', match: { labels: { app: 'batch' } }, placement: { affinityGroup: 'batch' } },
       { kind: 'VmPolicy', name: 'dev', cluster: '*', match: { labels: { app: 'dev' } }, restart: { priority: 'disabled' } },
     ];
     const clusterPolicies: ClusterPolicyDoc[] = [{ kind: 'ClusterPolicy', cluster: '*', overcommit: { cpu: r.cpuRatio, memory: r.memRatio } }];
@@ -150,6 +153,19 @@ describe('restart planner invariants', () => {
     );
   });
 
+  it('never places a VM on a host its policy avoids', () => {
+    fc.assert(
+      fc.property(arbInput, (input) => {
+        const plan = planRecovery(input);
+        const vms = new Map(input.snapshot.vms.map((v) => [v.name, v]));
+        for (const a of plan.actions) {
+          for (const re of input.policies.vmRules('c', vms.get(a.vm) as Vm).avoidHosts) expect(re.test(a.to)).toBe(false);
+        }
+      }),
+      RUNS,
+    );
+  });
+
   it('numbers waves from 1 in priority order', () => {
     fc.assert(
       fc.property(arbInput, (input) => {
@@ -174,6 +190,55 @@ describe('restart planner invariants', () => {
         const shuffle = <T>(xs: readonly T[]): T[] => [...xs].map((x, i) => ({ x, k: Math.sin(seed + i) })).sort((p, q) => p.k - q.k).map((p) => p.x);
         const b = planRecovery({ ...input, snapshot: { ...input.snapshot, hosts: shuffle(input.snapshot.hosts), vms: shuffle(input.snapshot.vms) } });
         expect(b).toEqual(a);
+      }),
+      RUNS,
+    );
+  });
+});
+
+/**
+ * Tight clusters (80-90% of memory in use, two hosts failed), no policies:
+ * Vigil must restart at least as many VMs as plain first-fit-decreasing.
+ */
+const arbTight = fc.record({ hosts: fc.integer({ min: 3, max: 9 }), seed: fc.integer(), fill: fc.double({ min: 0.8, max: 0.9, noNaN: true }) }).map(({ hosts, seed, fill }) => {
+  let s = seed >>> 0;
+  const rand = () => ((s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 4294967296);
+  const hostList: Host[] = Array.from({ length: hosts }, (_, i) => ({ name: `h${i}`, id: `h${i}`, cpu: 64, memoryGiB: [64, 128, 256][i % 3] as number, labels: {}, state: i < 2 ? 'notResponding' : 'connected' }));
+  const vms: Vm[] = [];
+  for (const h of hostList) {
+    let used = 0;
+    while (used < h.memoryGiB * fill) {
+      const mem = [2, 4, 8, 12, 16, 24, 32, 48][Math.floor(rand() * 8)] as number;
+      if (used + mem > h.memoryGiB) break;
+      used += mem;
+      vms.push({ name: `v${vms.length}`, id: `v${vms.length}`, host: h.name, cpu: 1, memoryGiB: mem, power: 'on', datastores: ['shared'], labels: {} });
+    }
+  }
+  const snapshot: ClusterSnapshot = { cluster: 'c', provider: 'test', takenAt: 0, hosts: hostList, vms, datastores: [{ name: 'shared', id: 'shared', capacityGiB: 1, freeGiB: 1, hosts: hostList.map((h) => h.name), accessible: true, inaccessibleOn: [] }] };
+  const health = new Map(hostList.map((h): [string, HostHealth] => [h.name, { host: h.name, state: h.state === 'connected' ? 'healthy' : 'failed', since: 0, reason: '' }]));
+  return { snapshot, health };
+});
+
+function firstFitDecreasing(snapshot: ClusterSnapshot, health: ReadonlyMap<string, { state: string }>): number {
+  const live = snapshot.hosts.filter((h) => health.get(h.name)?.state === 'healthy').sort((a, b) => (a.name < b.name ? -1 : 1));
+  const free = new Map(live.map((h) => [h.name, h.memoryGiB - snapshot.vms.filter((v) => v.host === h.name).reduce((t, v) => t + v.memoryGiB, 0)]));
+  const todo = snapshot.vms.filter((v) => health.get(v.host)?.state === 'failed').sort((a, b) => b.memoryGiB - a.memoryGiB);
+  let placed = 0;
+  for (const v of todo) {
+    const h = live.find((x) => (free.get(x.name) ?? 0) >= v.memoryGiB);
+    if (!h) continue;
+    free.set(h.name, (free.get(h.name) ?? 0) - v.memoryGiB);
+    placed += 1;
+  }
+  return placed;
+}
+
+describe('restart planner on tight clusters', () => {
+  it('never restarts fewer VMs than first-fit-decreasing', () => {
+    fc.assert(
+      fc.property(arbTight, ({ snapshot, health }) => {
+        const plan = planRecovery({ snapshot, health, policies: PolicySet.empty(), inflight: [], now: 0 });
+        expect(plan.actions.length).toBeGreaterThanOrEqual(firstFitDecreasing(snapshot, health));
       }),
       RUNS,
     );

@@ -58,3 +58,11 @@ describe('policy loading', () => {
     expect(loadPolicyDir(join(dir, 'none'), dir).problems.map(formatProblem)).toEqual(['none:1:1: policy directory not found']);
   });
 });
+
+describe('the commented example policies', () => {
+  it('are valid', () => {
+    const r = loadPolicyDir(builtinPath('policies', 'examples'));
+    expect(r.problems).toEqual([]);
+    expect(r.files.length).toBeGreaterThanOrEqual(4);
+  });
+});

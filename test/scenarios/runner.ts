@@ -101,7 +101,7 @@ export async function runScenario(dir: string): Promise<ScenarioResult> {
 
   const labLog = lab.log();
   const lines = ['# decisions (lab time since start)', ...seen.map((x) => formatDecision(x, origin)), '', '# lab operations', ...labLog.map((e) => formatLabEntry(e, origin))];
-  return { log: `${lines.join('\n')}\n`, labErrors: labLog.filter((e) => e.error), expectLabErrors: settings.expectLabErrors, decisions: seen };
+  return { log: `${lines.join('\n')}\n`, labErrors: labLog.filter((e) => e.violation), expectLabErrors: settings.expectLabErrors, decisions: seen };
 }
 
 export function formatLabEntry(e: LabLogEntry, origin: number): string {
@@ -109,5 +109,5 @@ export function formatLabEntry(e: LabLogEntry, origin: number): string {
   const subject = [e.vm, e.host && !e.vm ? e.host : undefined, e.vm && e.host ? `on ${e.host}` : undefined, e.datastore, e.from ? `${e.from} -> ${e.to}` : undefined]
     .filter(Boolean)
     .join(' ');
-  return `${t} ${e.op}${subject ? ` ${subject}` : ''}${e.error ? ` ERROR: ${e.error}` : ''}`;
+  return `${t} ${e.op}${subject ? ` ${subject}` : ''}${e.error ? ` ERROR: ${e.error}` : ''}${e.violation ? ' [VIOLATION]' : ''}${e.detail ? ` (${e.detail})` : ''}`;
 }

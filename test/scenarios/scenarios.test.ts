@@ -24,7 +24,7 @@ describe('scenarios', () => {
       const dir = join(here, name);
       expect(existsSync(join(dir, 'README.md')), `${name} needs a README.md saying what it shows`).toBe(true);
       const result = await runScenario(dir);
-      if (!result.expectLabErrors) expect(result.labErrors, 'the lab recorded an error (a VM started twice, or on a dead host)').toEqual([]);
+      if (!result.expectLabErrors) expect(result.labErrors, 'the lab recorded a violation (a VM started twice, or on a dead host)').toEqual([]);
       const expectedFile = join(dir, 'expected.log');
       if (process.env.UPDATE_SCENARIOS === '1' || !existsSync(expectedFile)) {
         const existed = existsSync(expectedFile);

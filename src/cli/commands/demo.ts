@@ -92,9 +92,10 @@ async function runDemo(speed: number, failHost: string): Promise<number> {
   for (const u of unplaced) println(`not restarted: ${u.vm}: ${u.reason}`);
   const log = lab.log();
   const errors = log.filter((e) => e.error);
+  const violations = log.filter((e) => e.violation);
   println('');
-  println(`Lab operation log: ${log.length} entries, ${errors.length} errors; ${errors.length ? 'SOMETHING RAN TWICE OR FAILED:' : 'no VM ran twice.'}`);
+  println(`Lab operation log: ${log.length} entries, ${errors.length} errors; ${violations.length ? 'A VM RAN TWICE:' : 'no VM ran twice.'}`);
   for (const e of errors) println(`  ${JSON.stringify(e)}`);
   println('Next: `npm start` runs the controller service on this lab; `node bin/vigil.js --help` lists every command.');
-  return errors.length ? Exit.FAILURE : Exit.OK;
+  return violations.length || errors.length ? Exit.FAILURE : Exit.OK;
 }

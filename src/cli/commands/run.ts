@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { SystemClock } from '../../clock/clock.js';
 import { formatDuration } from '../../clock/duration.js';
 import { parseListen } from '../../config/listen.js';
-import { formatProblem, ProblemsError } from '../../config/problems.js';
 import { createLogger } from '../../log.js';
 import { loadConfigPolicies } from '../../policy/resolve.js';
 import { assembleController } from '../../service/assemble.js';
 import { buildServiceHttp } from '../../service/http.js';
+import { reloadPolicies } from '../../service/policy-reload.js';
 import { globals, loadCliConfig, toCliExit } from '../common.js';
 
 export function registerRun(program: Command): void {
@@ -66,15 +66,7 @@ export function registerRun(program: Command): void {
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
-        process.on('SIGHUP', () => {
-          try {
-            controller.setPolicies(loadConfigPolicies(config));
-            logger.info('SIGHUP: policies reloaded');
-          } catch (e) {
-            const detail = e instanceof ProblemsError ? e.problems.map(formatProblem) : [(e as Error).message];
-            logger.error({ problems: detail }, 'SIGHUP: the new policies are invalid; keeping the old ones');
-          }
-        });
+        process.on('SIGHUP', () => void reloadPolicies(controller, config, controller.decisions, clock.now()));
       });
     });
 }

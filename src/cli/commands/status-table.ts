@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import { formatGiB } from '../../model/units.js';
 import type { ClusterStatus, StatusReport } from '../../service/status.js';
+import { describeCapacity } from '../../plan/capacity.js';
 
 export function renderStatus(report: StatusReport): string {
   const out: string[] = [];
@@ -31,6 +32,7 @@ function renderCluster(c: ClusterStatus): string[] {
     }
     lines.push(ds.toString());
   }
+  if (c.capacity) lines.push(`Failover capacity: ${describeCapacity(c.capacity)}${c.capacity.ok ? '' : '  << BELOW POLICY'}`);
   if (c.inflight.length) lines.push(`In flight: ${c.inflight.map((a) => (a.type === 'maintenance' ? `${a.host} maintenance` : `${a.vm} -> ${a.to}`)).join(', ')}`);
   for (const u of c.unplaced) lines.push(`Cannot restart ${u.vm} (from ${u.from}): ${u.reason}`);
   if (c.recent.length) {

@@ -7,7 +7,7 @@
 import type { ClusterSnapshot, Vm } from '../../model/inventory.js';
 import type { Action } from '../../model/actions.js';
 import type { HostHealth } from '../../health/types.js';
-import type { ClusterRules, VmRules } from '../../policy/policy-set.js';
+import { isFailoverHost, type ClusterRules, type VmRules } from '../../policy/policy-set.js';
 import type { HostLoad } from './types.js';
 
 /** Health states whose VMs no longer use their host (they are down, or about to restart elsewhere). */
@@ -41,16 +41,19 @@ export class CapacityState {
         usedMemoryGiB: 0,
         vmCount: 0,
         groups: new Set<string>(),
+        affinity: new Map<string, number>(),
+        failover: isFailoverHost(cluster, host.name),
       }));
     for (const l of this.loads) this.byName.set(l.host.name, l);
     const moving = new Map<string, Action>();
     for (const a of inflight) if (a.type !== 'maintenance') moving.set(a.vm, a);
-    const vmsByName = new Map(snapshot.vms.map((v) => [v.name, v]));
     for (const vm of snapshot.vms) {
       const load = this.byName.get(vm.host);
       if (!load || DOWN.has(load.health) || !usesCapacity(vm)) continue;
       this.add(load, vm, rulesOf(vm));
     }
+    // Only when something is in flight: a map of every VM is not free on a large cluster.
+    const vmsByName = moving.size ? new Map(snapshot.vms.map((v) => [v.name, v])) : new Map<string, Vm>();
     for (const a of moving.values()) {
       if (a.type === 'maintenance') continue;
       const vm = vmsByName.get(a.vm);
@@ -73,5 +76,6 @@ export class CapacityState {
     load.usedMemoryGiB += vm.memoryGiB;
     load.vmCount += 1;
     if (rules.antiAffinityGroup) load.groups.add(rules.antiAffinityGroup);
+    if (rules.affinityGroup) load.affinity.set(rules.affinityGroup, (load.affinity.get(rules.affinityGroup) ?? 0) + 1);
   }
 }

@@ -4,18 +4,37 @@
  * breaks anti-affinity group db"). Deterministic: ties go to the host whose
  * name sorts first.
  */
-import type { HostCheck, HostLoad, PlacementContext, PlacementFilter, PlacementRequest, Rejection, WeightedScorer } from './types.js';
+import type { HostCheck, HostLoad, HostScore, PlacementContext, PlacementFilter, PlacementRequest, Rejection, WeightedScorer } from './types.js';
 import { hostUsable } from './filters/host-usable.js';
 import { requiredLabels } from './filters/required-labels.js';
 import { datastoresReachable } from './filters/datastores-reachable.js';
 import { antiAffinity } from './filters/anti-affinity.js';
 import { memoryCapacity } from './filters/memory-capacity.js';
 import { cpuCapacity } from './filters/cpu-capacity.js';
+import { failoverHosts } from './filters/failover-hosts.js';
+import { avoidHosts } from './filters/avoid-hosts.js';
 import { balance } from './scorers/balance.js';
+import { preferredLabels } from './scorers/preferred-labels.js';
+import { affinity } from './scorers/affinity.js';
+import { failoverFirst } from './scorers/failover-first.js';
+import { awayFromLastFailure } from './scorers/away-from-last-failure.js';
+import { bestFit, firstFit } from './scorers/packing.js';
 
 /** Cheap and decisive checks first: most hosts are refused by the first one that applies. */
-export const DEFAULT_FILTERS: readonly PlacementFilter[] = [hostUsable, requiredLabels, datastoresReachable, antiAffinity, memoryCapacity, cpuCapacity];
-export const DEFAULT_SCORERS: readonly WeightedScorer[] = [{ scorer: balance, weight: 1 }];
+export const DEFAULT_FILTERS: readonly PlacementFilter[] = [hostUsable, failoverHosts, avoidHosts, requiredLabels, datastoresReachable, antiAffinity, memoryCapacity, cpuCapacity];
+
+/**
+ * Soft rules outweigh balance (each scores 0..100): a preference a person
+ * wrote down beats an even spread; a host where the last attempt failed
+ * is the last choice.
+ */
+const SOFT_RULES: readonly WeightedScorer[] = [
+  { scorer: awayFromLastFailure, weight: 8 },
+  { scorer: failoverFirst, weight: 4 },
+  { scorer: preferredLabels, weight: 2 },
+  { scorer: affinity, weight: 2 },
+];
+export const DEFAULT_SCORERS: readonly WeightedScorer[] = [...SOFT_RULES, { scorer: balance, weight: 1 }];
 
 export type PlacementResult =
   | { readonly ok: true; readonly load: HostLoad; readonly score: number; readonly eligible: number }
@@ -26,7 +45,18 @@ export interface PlacementSteps {
   readonly scorers: readonly WeightedScorer[];
 }
 
-export const DEFAULT_STEPS: PlacementSteps = { filters: DEFAULT_FILTERS, scorers: DEFAULT_SCORERS };
+export interface PlacementStrategy extends PlacementSteps {
+  readonly name: 'balance' | 'best-fit' | 'first-fit';
+}
+
+export const DEFAULT_STEPS: PlacementStrategy = { name: 'balance', filters: DEFAULT_FILTERS, scorers: DEFAULT_SCORERS };
+
+/** Tried in order when the one before leaves VMs without a host; the plan that places the most wins. */
+export const STRATEGIES: readonly PlacementStrategy[] = [
+  DEFAULT_STEPS,
+  { name: 'best-fit', filters: DEFAULT_FILTERS, scorers: [...SOFT_RULES, { scorer: bestFit, weight: 1 }] },
+  { name: 'first-fit', filters: DEFAULT_FILTERS, scorers: [...SOFT_RULES, { scorer: firstFit, weight: 1 }] },
+];
 
 export function placeVm(req: PlacementRequest, loads: readonly HostLoad[], ctx: PlacementContext, steps: PlacementSteps = DEFAULT_STEPS): PlacementResult {
   const checks: HostCheck[] = [];
@@ -34,7 +64,11 @@ export function placeVm(req: PlacementRequest, loads: readonly HostLoad[], ctx: 
     const check = f.prepare(req, ctx);
     if (check) checks.push(check);
   }
-  const scores = steps.scorers.map(({ scorer, weight }) => ({ score: scorer.prepare(req, ctx), weight }));
+  const scores: { score: HostScore; weight: number }[] = [];
+  for (const { scorer, weight } of steps.scorers) {
+    const score = scorer.prepare(req, ctx);
+    if (score) scores.push({ score, weight });
+  }
   let best: HostLoad | undefined;
   let bestScore = -Infinity;
   let eligible = 0;

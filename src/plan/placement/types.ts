@@ -29,15 +29,31 @@ export interface HostLoad {
   vmCount: number;
   /** Anti-affinity groups with a VM on this host. */
   readonly groups: Set<string>;
+  /** Affinity groups with VMs on this host, and how many. */
+  readonly affinity: Map<string, number>;
+  /** A dedicated failover host of the cluster's admission policy. */
+  readonly failover: boolean;
 }
 
 export interface PlacementRequest {
   readonly vm: Vm;
   readonly rules: VmRules;
+  /** The host where the VM's last restart attempt failed: placed elsewhere when possible. */
+  readonly lastFailedOn?: string;
 }
+
+/**
+ * `restart` places the VMs of failed hosts (dedicated failover hosts are for
+ * exactly this); `planned` places live migrations (they must leave the
+ * failover hosts empty).
+ */
+export type PlacementPurpose = 'restart' | 'planned';
 
 export interface PlacementContext {
   readonly index: SnapshotIndex;
+  readonly purpose: PlacementPurpose;
+  /** The cluster has dedicated failover hosts (so the failover scorer has something to say). */
+  readonly hasFailoverHosts?: boolean;
 }
 
 /** Why a host was refused, worded for one host and for several ("1 host lacks ...", "3 hosts lack ..."). */
@@ -57,8 +73,8 @@ export interface PlacementFilter {
 
 export interface PlacementScorer {
   readonly name: string;
-  /** The score for this VM on a host: 0 (worst) to 100 (best). */
-  prepare(req: PlacementRequest, ctx: PlacementContext): HostScore;
+  /** The score for this VM on a host: 0 (worst) to 100 (best); undefined when it would score every host alike. */
+  prepare(req: PlacementRequest, ctx: PlacementContext): HostScore | undefined;
 }
 
 export interface WeightedScorer {

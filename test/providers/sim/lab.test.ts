@@ -82,7 +82,7 @@ describe('the lab', () => {
     const twice = lab.restart('small', 'h3');
     await clock.advance(10_000);
     expect(lab.task(twice.id)).toMatchObject({ state: 'error', error: 'small is already running on h2: starting it on h3 would run it twice' });
-    expect(lab.log().filter((e) => e.error)).toMatchObject([{ op: 'start', vm: 'small', host: 'h3' }]);
+    expect(lab.log().filter((e) => e.error)).toMatchObject([{ op: 'start', vm: 'small', host: 'h3', violation: true }]);
   });
 
   it('partition: the manager loses the host but its VMs keep running, so a restart would run them twice', async () => {
@@ -92,7 +92,7 @@ describe('the lab', () => {
     expect(lab.runningVms().get('small')).toBe('h1');
     lab.restart('small', 'h2');
     await clock.advance(10_000);
-    expect(lab.log().filter((e) => e.error)).toHaveLength(1);
+    expect(lab.log().filter((e) => e.violation)).toHaveLength(1);
   });
 
   it('fencing through the BMC stops a partitioned host VMs for real, then a restart is safe', async () => {
