@@ -153,19 +153,22 @@ export class Executor {
       this.decide('action-dropped', action, 'the controller is stopping');
       return { action, ok: false, attempted: false, message: 'stopped', startedAt, finishedAt: startedAt };
     }
-    const intent = journal.begin(action, startedAt);
+    const id = journal.nextId();
+    // Durable before the provider hears of it: after a crash, this open intent stops the VM from being planned again.
+    journal.append({ type: 'intent', id, cluster: this.o.cluster, action, at: startedAt });
     this.decide('action-started', action, describe(action));
     try {
       const ref = await this.call(action);
+      journal.append({ type: 'started', id, cluster: this.o.cluster, task: ref, at: clock.now() });
       await this.follow(ref);
       const finishedAt = clock.now();
-      journal.finish(intent.id, { ok: true, at: finishedAt });
+      journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: true, at: finishedAt });
       this.decide('action-succeeded', action, `${describe(action)} in ${formatDuration(finishedAt - startedAt)}`, { durationMs: finishedAt - startedAt });
       return { action, ok: true, attempted: true, startedAt, finishedAt };
     } catch (e) {
       const finishedAt = clock.now();
       const message = messageOf(e);
-      journal.finish(intent.id, { ok: false, at: finishedAt, message });
+      journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: false, at: finishedAt, message });
       this.decide('action-failed', action, `${describe(action)} failed: ${message}`, { code: isVigilError(e) ? e.code : undefined });
       return { action, ok: false, attempted: true, message, startedAt, finishedAt };
     }

@@ -92,10 +92,13 @@ describe('Executor', () => {
     const { ex, journal } = executor(clock, p.provider);
     const done = ex.submit([restart('good', 1), restart('bad', 1)]);
     await clock.advance(100);
-    expect(journal.openIntents().map((i) => (i.action as RestartAction).vm).sort()).toEqual(['bad', 'good']);
+    expect([...journal.state().open.values()].map((o) => (o.intent.action as RestartAction).vm).sort()).toEqual(['bad', 'good']);
+    expect([...journal.state().open.values()].every((o) => o.task !== undefined)).toBe(true);
     await clock.advance(60_000);
     const outcomes = await done;
-    expect(journal.openIntents()).toEqual([]);
+    expect(journal.state().open.size).toBe(0);
+    expect(journal.state().attempts.get('c/bad')).toMatchObject({ count: 1, lastTarget: 'b', lastError: 'bad would not boot' });
+    expect(journal.all().map((r) => r.type)).toEqual(['intent', 'intent', 'started', 'started', 'outcome', 'outcome']);
     expect(outcomes.map((o) => [(o.action as RestartAction).vm, o.ok, o.message])).toEqual([
       ['good', true, undefined],
       ['bad', false, 'bad would not boot'],
