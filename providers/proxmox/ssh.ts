@@ -81,7 +81,7 @@ function hostMatches(entry: KnownKey, name: string): boolean {
   for (const pattern of entry.hosts) {
     const negated = pattern.startsWith('!');
     const p = negated ? pattern.slice(1) : pattern;
-    const re = new RegExp(`^${p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     if (re.test(name)) {
       if (negated) return false;
       hit = true;
