@@ -96,6 +96,7 @@ export function toVigilError(e: unknown, what: string): VigilError {
     const lock = lockIn(e.reason);
     // 595/596 are pveproxy's own codes for "could not reach the node that owns this".
     if (e.status === 595 || e.status === 596) return opts(ErrorCodes.PROVIDER_UNAVAILABLE, { retryable: true, details: { ...details, reason: 'node-unreachable' } });
+    if (e.status === 502 || e.status === 503 || e.status === 504) return opts(ErrorCodes.PROVIDER_UNAVAILABLE, { retryable: true, details: { ...details, reason: 'gateway' } });
     if (lock) return opts(ErrorCodes.PROVIDER_REFUSED, { expected: true, retryable: true, details: { ...details, reason: 'locked', lock } });
     if (e.status === 401) return opts(ErrorCodes.PROVIDER_REFUSED, { expected: true, retryable: false, details: { ...details, reason: 'auth' } });
     if (e.status === 403) return opts(ErrorCodes.PROVIDER_REFUSED, { expected: true, retryable: false, details: { ...details, reason: 'permission' } });

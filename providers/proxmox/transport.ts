@@ -171,7 +171,9 @@ export class PveTransport implements ApiRequestable {
       if (typeof parsed !== 'object' || parsed === null || !('data' in parsed)) throw new PveMalformedError(method, endpoint, 'no "data" member');
       return (parsed as { data: unknown }).data;
     }
-    const reason = res.statusText || (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string' ? String((parsed as { message: string }).message).trim() : '') || (looksHtml(res.bodyText) ? 'an HTML error page' : '');
+    // PVE puts its message in the reason phrase; some versions and proxies repeat it as "message" in the body.
+    const bodyMessage = parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string' ? (parsed as { message: string }).message.trim() : '';
+    const reason = bodyMessage || res.statusText || (looksHtml(res.bodyText) ? 'an HTML error page' : '');
     if (res.status === 401) throw new PveAuthError(endpoint, 401, reason);
     const errors = parsed && typeof parsed === 'object' ? (parsed as { errors?: unknown }).errors : undefined;
     const fieldErrors = errors && typeof errors === 'object' ? Object.fromEntries(Object.entries(errors as Record<string, unknown>).map(([k, v]) => [k, String(v).trim()])) : undefined;
