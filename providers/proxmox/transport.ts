@@ -70,7 +70,7 @@ export class PveTransport implements ApiRequestable {
 
   constructor(private readonly o: TransportOptions) {
     if (!o.endpoints.length) throw new Error('no endpoint');
-    this.fetchFn = o.fetch ?? ((url, init) => undiciFetch(url, init as Parameters<typeof undiciFetch>[1]) as unknown as Promise<FetchResponse>);
+    this.fetchFn = o.fetch ?? ((url, init) => undiciFetch(url, init));
     this.now = o.now ?? Date.now;
   }
 
@@ -169,7 +169,7 @@ export class PveTransport implements ApiRequestable {
       if (!json) throw new PveMalformedError(method, endpoint, `expected JSON, got ${type ? `"${type}"` : 'no content type'}${looksHtml(res.bodyText) ? ' (an HTML page)' : ''}`);
       if (parseError) throw new PveMalformedError(method, endpoint, parseError);
       if (typeof parsed !== 'object' || parsed === null || !('data' in parsed)) throw new PveMalformedError(method, endpoint, 'no "data" member');
-      return (parsed as { data: unknown }).data;
+      return (parsed).data;
     }
     // PVE puts its message in the reason phrase; some versions and proxies repeat it as "message" in the body.
     const bodyMessage = parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string' ? (parsed as { message: string }).message.trim() : '';
@@ -208,8 +208,9 @@ export function encodeParams(params: Record<string, unknown> | undefined): URLSe
   const out = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) {
     if (v === null || v === undefined) continue;
-    if (Array.isArray(v)) for (const e of v) out.append(k, String(e));
-    else out.set(k, v === true ? '1' : v === false ? '0' : String(v as string | number));
+    const one = (x: unknown): string => (x === true ? '1' : x === false ? '0' : typeof x === 'string' ? x : JSON.stringify(x));
+    if (Array.isArray(v)) for (const e of v) out.append(k, one(e));
+    else out.set(k, one(v));
   }
   return out;
 }

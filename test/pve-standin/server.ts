@@ -8,7 +8,6 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PveStandin, StandinError, type Task } from './standin.js';
-import type { GuestType } from './tree.js';
 
 export interface StandinAuth {
   /** USER@REALM!TOKENID and its secret. */
@@ -308,12 +307,12 @@ export function buildStandinServer(pve: PveStandin, tls: { key: string; cert: st
     app.post(`${P}/nodes/:node/${type}/:vmid/migrate`, async (req, reply) => {
       const b = body(req);
       if (!b.target) return fail(reply, 400, 'Parameter verification failed.', { target: 'property is missing and it is not optional' });
-      const t = pve.migrate(params(req).node, type as GuestType, vmidOf(req), b.target, b.online === '1' || b.restart === '1');
+      const t = pve.migrate(params(req).node, type, vmidOf(req), b.target, b.online === '1' || b.restart === '1');
       return send(reply, t.upid);
     });
 
     app.post(`${P}/nodes/:node/${type}/:vmid/status/start`, async (req, reply) => {
-      const t = pve.start(params(req).node, type as GuestType, vmidOf(req));
+      const t = pve.start(params(req).node, type, vmidOf(req));
       return send(reply, t.upid);
     });
 
