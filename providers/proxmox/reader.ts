@@ -43,7 +43,12 @@ export class ClusterReader {
     await Promise.all(
       [...doubtful].map(async (node) => {
         const endpoint = `/api2/json/nodes/${node}/storage`;
-        nodeStorage.set(node, parseNodeStorage(await api.nodes.$(node).storage.$get(), endpoint));
+        try {
+          nodeStorage.set(node, parseNodeStorage(await api.nodes.$(node).storage.$get(), endpoint));
+        } catch (e) {
+          // Without the detail the storage stays "degraded" on that node: unknown, not lost.
+          this.logger.warn({ err: e, node }, `cannot read the storage status of node ${node}`);
+        }
       }),
     );
 
@@ -115,7 +120,12 @@ export class ClusterReader {
         let states = new Map<string, Pick<ReplicationJob, 'lastSync' | 'failCount' | 'duration' | 'error'>>();
         if (nodeOnline(partial, node) === true) {
           const endpoint = `/api2/json/nodes/${node}/replication`;
-          states = parseReplicationStatus(await api.nodes.$(node).replication.$get(), endpoint);
+          try {
+            states = parseReplicationStatus(await api.nodes.$(node).replication.$get(), endpoint);
+          } catch (e) {
+            this.logger.warn({ err: e, node }, `cannot read the replication state on node ${node}; keeping the last known`);
+            for (const prev of this.replication) if (list.some((j) => j.id === prev.id)) states.set(prev.id, prev);
+          }
         } else {
           // The source node is down: its last known state is what a restart from the replica would lose.
           for (const prev of this.replication) if (prev.source === node || list.some((j) => j.id === prev.id)) states.set(prev.id, prev);

@@ -23,7 +23,6 @@ const GiB = 2 ** 30;
 export interface RawCluster {
   readonly resources: Resources;
   readonly status: ClusterStatus;
-  /** Null when the HA stack could not be read (then no guest is marked as HA-managed... and the snapshot says so in `haKnown`). */
   readonly ha: HaStatus;
   /** Per-node storage status, read only for nodes where /cluster/resources did not report a storage available. */
   readonly nodeStorage: ReadonlyMap<string, readonly NodeStorageStatus[]>;
@@ -91,6 +90,10 @@ export function mapSnapshot(cluster: string, takenAt: number, raw: RawCluster, m
   const vms: Vm[] = guests
     .map((g) => mapGuest(g, raw, memory, online.get(g.node) === true, nameCount, jobs.get(g.vmid)))
     .sort((a, b) => Number(a.id) - Number(b.id));
+  // Forget guests and nodes that are gone from the cluster.
+  const present = new Set(raw.resources.guests.map((g) => g.vmid));
+  for (const vmid of memory.guests.keys()) if (!present.has(vmid)) memory.guests.delete(vmid);
+  for (const node of memory.nodes.keys()) if (!nodeNames.has(node)) memory.nodes.delete(node);
   return { cluster, provider: 'proxmox', takenAt, hosts, vms, datastores: mapDatastores(raw, online) };
 }
 

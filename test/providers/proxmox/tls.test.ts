@@ -66,3 +66,22 @@ describe('proxmox provider TLS', () => {
     expect(r.success).toBe(false);
   });
 });
+
+describe('proxmox provider ticket login (user and password) over real HTTPS', () => {
+  it('logs in, reads, and sends a POST with its CSRF token', async () => {
+    const entry = { ...h.entry(), tokenId: undefined, tokenSecret: undefined, username: 'vigil@pve', password: 'standin-password' };
+    const p = await proxmoxProvider.create(proxmoxProvider.configSchema.parse(entry), { clock: new SystemClock(), logger: silentLogger(), baseDir: h.dir });
+    try {
+      expect((await p.snapshot()).vms.length).toBeGreaterThan(0);
+      const ref = await p.migrate({ id: '103', name: 'build-01' }, { id: 'pve2', name: 'pve2' }, { live: false });
+      expect(ref.id).toMatch(/:qmigrate:103:/);
+      const bad = await proxmoxProvider.create(proxmoxProvider.configSchema.parse({ ...entry, password: 'wrong' }), { clock: new SystemClock(), logger: silentLogger(), baseDir: h.dir });
+      const e = (await bad.snapshot().catch((x: unknown) => x)) as VigilError;
+      expect(e.details.reason).toBe('auth');
+      expect(e.message).not.toContain('wrong');
+      await bad.close();
+    } finally {
+      await p.close();
+    }
+  });
+});
