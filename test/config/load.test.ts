@@ -27,10 +27,11 @@ describe('config loading', () => {
   });
 
   it('points at an unknown provider, with a hint', async () => {
+    // The list of known providers grows with each provider; the position, the name and the list's presence are what matter.
     expect(await problems(`clusters:\n  - name: a\n    provider: vspere\n`)).toEqual([
-      'vigil.yaml:3:15: unknown provider "vspere"; known providers: sim',
+      expect.stringMatching(/^vigil\.yaml:3:15: unknown provider "vspere"( \(did you mean "[a-z]+"\?\))?; known providers: ([a-z]+, )*sim(, [a-z]+)*$/),
     ]);
-    expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual(['vigil.yaml:3:15: unknown provider "simm" (did you mean "sim"?); known providers: sim']);
+    expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual([expect.stringMatching(/^vigil\.yaml:3:15: unknown provider "simm" \(did you mean "sim"\?\); known providers: ([a-z]+, )*sim(, [a-z]+)*$/)]);
   });
 
   it('points at unknown keys with a did-you-mean hint, and bad values', async () => {
