@@ -11,6 +11,7 @@ type Loader = () => Promise<{ default: ProviderModule }>;
 
 const BUILTIN: Record<string, Loader> = {
   sim: () => import('../providers/sim/index.js'),
+  hyperv: () => import('../providers/hyperv/index.js'),
 };
 
 export function knownProviders(): string[] {
