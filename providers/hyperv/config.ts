@@ -39,13 +39,15 @@ export const hypervConfigSchema = z
         executable: z.string().min(1).default('pwsh'),
         /** Arguments put before PowerShell's own (-NoProfile ... -Command -); for wrappers such as the tests' stand-in. */
         arguments: z.array(z.string()).default([]),
+        /** Extra environment variables for the PowerShell process (PSModulePath, a proxy, the tests' stand-in address). */
+        environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
         /** Longest a single invocation may take before the session is disposed and replaced. */
         invocationTimeout: duration(1000).default(120_000),
         /** WinRM connection-open and operation timeouts inside PowerShell. */
         openTimeout: duration(1000).default(15_000),
         operationTimeout: duration(1000).default(60_000),
       })
-      .default({ executable: 'pwsh', arguments: [], invocationTimeout: 120_000, openTimeout: 15_000, operationTimeout: 60_000 }),
+      .default({ executable: 'pwsh', arguments: [], environment: {}, invocationTimeout: 120_000, openTimeout: 15_000, operationTimeout: 60_000 }),
     maintenance: z
       .strictObject({
         /** Suspend-ClusterNode -ForceDrain: roles that cannot move are stopped and the node pauses anyway. */

@@ -24,7 +24,7 @@ async function create(config: HyperVClusterConfig, ctx: ProviderContext): Promis
   const session = new PowerShellSession({
     executable: localPath(config.powershell.executable, ctx.baseDir),
     arguments: config.powershell.arguments,
-    env: config.password ? { [PASSWORD_ENV]: config.password } : {},
+    env: { ...config.powershell.environment, ...(config.password ? { [PASSWORD_ENV]: config.password } : {}) },
     invocationTimeoutMs: config.powershell.invocationTimeout,
     logger,
     openInput: {

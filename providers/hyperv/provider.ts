@@ -81,7 +81,7 @@ export class HyperVProvider implements Provider {
   }
 
   async migrate(vm: VmRef, to: HostRef, opts: { live: boolean }): Promise<TaskRef> {
-    const k = this.vmFacts(vm);
+    const k = await this.vmFacts(vm);
     const what = `migrate ${vm.name}`;
     const result = await this.session.call(
       'migrate',
@@ -93,7 +93,7 @@ export class HyperVProvider implements Provider {
   }
 
   async restart(vm: VmRef, on: HostRef): Promise<TaskRef> {
-    const k = this.vmFacts(vm);
+    const k = await this.vmFacts(vm);
     const what = `restart ${vm.name} on ${on.name}`;
     if (k.clustered) {
       const result = await this.session.call('start-role', { seeds: this.seeds, group: k.group, vmId: vm.id, to: on.id }, { mutating: true, subject: 'vm', what });
@@ -159,8 +159,14 @@ export class HyperVProvider implements Provider {
     await this.session.close();
   }
 
-  private vmFacts(vm: VmRef): KnownVm {
-    const k = this.known.get(vm.id.toLowerCase()) ?? this.memory.vms.get(vm.id.toLowerCase());
+  /** What operations need about a VM (its role, host, configuration path); a VM not seen yet is looked for once. */
+  private async vmFacts(vm: VmRef): Promise<KnownVm> {
+    const id = vm.id.toLowerCase();
+    let k = this.known.get(id) ?? this.memory.vms.get(id);
+    if (!k) {
+      await this.snapshot();
+      k = this.known.get(id);
+    }
     if (!k) throw new VigilError(ErrorCodes.UNKNOWN_VM, `no VM with id ${vm.id} (${vm.name}) in the last snapshot of ${this.config.name}`, { expected: true });
     if (k.clustered && !k.group) throw new VigilError(ErrorCodes.PROVIDER_REFUSED, `${vm.name} is clustered but its cluster role is not known`, { expected: true });
     return k;
