@@ -341,7 +341,7 @@ export class SimHyperV {
   private dispatch(script: string, a: Record<string, unknown>, pid: number): unknown {
     switch (script) {
       case 'session-open':
-        return { transport: String(a.transport ?? ''), psVersion: '7.4.6 (stand-in)' };
+        return { transport: text(a.transport), psVersion: '7.4.6 (stand-in)' };
       case 'snapshot':
         return this.snapshotAnswer(a);
       case 'migrate':
@@ -372,7 +372,7 @@ export class SimHyperV {
   }
 
   private snapshotAnswer(a: Record<string, unknown>): unknown {
-    const mode = String(a.mode);
+    const mode = text(a.mode);
     const out: Record<string, unknown> = { mode };
     let live: string[];
     if (mode === 'cluster') {
@@ -459,12 +459,12 @@ export class SimHyperV {
   }
 
   private migrate(a: Record<string, unknown>, pid: number): unknown {
-    const to = String(a.to);
+    const to = text(a.to);
     if (a.clustered) {
       const via = this.reach(a.seeds);
-      const g = this.groups.get(String(a.group));
+      const g = this.groups.get(text(a.group));
       if (!g) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'no cluster role with that name');
-      if (g.vmId !== String(a.vmId).toLowerCase()) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'the cluster role holds another VM than the one asked for');
+      if (g.vmId !== text(a.vmId).toLowerCase()) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'the cluster role holds another VM than the one asked for');
       if (!this.nodes.has(to)) throw vigilError('VigilUnknownHost', 'ObjectNotFound', 'no cluster node with that name');
       const from = g.owner;
       const job = this.startJob(pid, via, this.timings.liveMigrationMs, () => {
@@ -478,8 +478,8 @@ export class SimHyperV {
       });
       return { jobNode: via, jobId: job.id, from };
     }
-    const from = String(a.from);
-    const vm = this.vms.get(String(a.vmId).toLowerCase());
+    const from = text(a.from);
+    const vm = this.vms.get(text(a.vmId).toLowerCase());
     const src = this.nodes.get(from);
     if (!src || !src.reachable || src.state === 'Down') throw new ScriptFailure('PSSessionOpenFailed', 'OpenError', `Connecting to remote server ${from} failed with the following error message : WinRM cannot complete the operation.`);
     if (!vm || !vm.registrations.includes(from)) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'no VM with that id on this host');
@@ -495,7 +495,7 @@ export class SimHyperV {
 
   private drain(a: Record<string, unknown>): unknown {
     const via = this.reach(a.seeds);
-    const n = this.nodes.get(String(a.node));
+    const n = this.nodes.get(text(a.node));
     if (!n) throw vigilError('VigilUnknownHost', 'ObjectNotFound', 'no cluster node with that name');
     if (n.state !== 'Up' && n.state !== 'Paused') throw vigilError('VigilRefused', 'InvalidOperation', `the node is ${n.state}, not Up`);
     n.state = 'Paused';
@@ -523,7 +523,7 @@ export class SimHyperV {
 
   private resume(a: Record<string, unknown>): unknown {
     const via = this.reach(a.seeds);
-    const n = this.nodes.get(String(a.node));
+    const n = this.nodes.get(text(a.node));
     if (!n) throw vigilError('VigilUnknownHost', 'ObjectNotFound', 'no cluster node with that name');
     if (n.state === 'Paused') {
       n.state = 'Up';
@@ -534,10 +534,10 @@ export class SimHyperV {
 
   private startRole(a: Record<string, unknown>, pid: number): unknown {
     const via = this.reach(a.seeds);
-    const g = this.groups.get(String(a.group));
+    const g = this.groups.get(text(a.group));
     if (!g) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'no cluster role with that name');
-    if (g.vmId !== String(a.vmId).toLowerCase()) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'the cluster role holds another VM than the one asked for');
-    const to = String(a.to);
+    if (g.vmId !== text(a.vmId).toLowerCase()) throw vigilError('VigilUnknownVm', 'ObjectNotFound', 'the cluster role holds another VM than the one asked for');
+    const to = text(a.to);
     if (!this.nodes.has(to)) throw vigilError('VigilUnknownHost', 'ObjectNotFound', 'no cluster node with that name');
     if (g.state === 'Online' || g.state === 'PartialOnline') throw vigilError('VigilRefused', 'InvalidOperation', `the role is already online on ${g.owner}`);
     const from = g.owner;
@@ -556,13 +556,13 @@ export class SimHyperV {
   }
 
   private registerVm(a: Record<string, unknown>, pid: number): unknown {
-    const to = String(a.to);
+    const to = text(a.to);
     const n = this.nodes.get(to);
     if (!n || !n.reachable || n.state === 'Down') throw new ScriptFailure('PSSessionOpenFailed', 'OpenError', `Connecting to remote server ${to} failed with the following error message : WinRM cannot complete the operation.`);
-    const vm = this.vms.get(String(a.vmId).toLowerCase());
+    const vm = this.vms.get(text(a.vmId).toLowerCase());
     let registered = false;
     if (!vm || !vm.registrations.includes(to)) {
-      const configPath = String(a.configPath);
+      const configPath = text(a.configPath);
       const share = [...this.shares.keys()].find((s) => configPath.toLowerCase().startsWith(`${s.toLowerCase()}\\`));
       const readable = vm && share !== undefined && !(this.shares.get(share) as Set<string>).has(to) && configPath.toLowerCase() === `${vm.path}\\Virtual Machines\\${vm.id.toUpperCase()}.vmcx`.toLowerCase();
       if (!readable) throw vigilError('VigilConfigUnreachable', 'ObjectNotFound', 'this host cannot read the VM configuration file');
@@ -570,7 +570,7 @@ export class SimHyperV {
       registered = true;
       this.log('register', vm.name, to);
     }
-    const v = vm as SimVm;
+    const v = vm;
     if (v.runningOn === to) throw vigilError('VigilRefused', 'InvalidOperation', 'the VM already runs on this host');
     const job = this.startJob(pid, to, this.timings.startMs, () => this.start(v, to));
     return { jobNode: to, jobId: job.id, registered };
@@ -580,17 +580,17 @@ export class SimHyperV {
     const out: Record<string, unknown> = {};
     const jobRef = a.job as { node?: string; id?: string } | undefined;
     if (jobRef) {
-      const job = this.jobs.get(String(jobRef.id));
+      const job = this.jobs.get(text(jobRef.id));
       out.job = job && job.pid === pid && job.node === jobRef.node ? { found: true, state: job.state, reason: job.reason } : { found: false };
     }
     if (a.group || a.node) {
       this.reach(a.seeds);
       if (a.group) {
-        const g = this.groups.get(String(a.group));
+        const g = this.groups.get(text(a.group));
         out.group = g ? { found: true, owner: g.owner, state: g.state } : { found: false };
       }
       if (a.node) {
-        const n = this.nodes.get(String(a.node));
+        const n = this.nodes.get(text(a.node));
         out.node = n
           ? { found: true, state: n.state, status: n.status, drainStatus: n.drainStatus, roles: [...this.groups.values()].filter((g) => g.owner === n.name && g.state !== 'Offline').map((g) => g.name) }
           : { found: false };
@@ -599,7 +599,7 @@ export class SimHyperV {
     const vmProbe = a.vm as { id?: string; hosts?: string[] } | undefined;
     if (vmProbe) {
       const seen: Record<string, unknown> = {};
-      const vm = this.vms.get(String(vmProbe.id).toLowerCase());
+      const vm = this.vms.get(text(vmProbe.id).toLowerCase());
       for (const h of vmProbe.hosts ?? []) {
         const n = this.nodes.get(h);
         if (!n || !n.reachable || n.state === 'Down') seen[h] = { found: null, error: `Connecting to remote server ${h} failed.` };
@@ -692,11 +692,19 @@ export class SimHyperV {
   }
 }
 
+/** A script input value as text (the real scripts cast with [string]). */
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
 function vigilError(id: string, category: string, message: string): ScriptFailure {
   return new ScriptFailure(id, category, message, 'System.Management.Automation.RemoteException');
 }
 
 /** JSON as Write-VigilJson prints it: compact, non-ASCII as \u escapes. */
 export function psJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
