@@ -13,6 +13,7 @@ import type { ClusterSnapshot } from '../../src/model/inventory.js';
 import { PROVIDER_CONTRACT_VERSION, type HostRef, type Provider, type ProviderCapabilities, type TaskRef, type TaskState, type VmRef } from '../../src/provider.js';
 import type { HyperVClusterConfig } from './config.js';
 import { HyperVProtocolError } from './errors.js';
+import { FailoverWatch, type FailoverEvent } from './failover-watch.js';
 import type { PowerShellSession } from './session.js';
 import { mapSnapshot, newMemory, rawSnapshotSchema, type KnownVm, type SnapshotMemory } from './snapshot-map.js';
 import { decide, statusInput, taskFactsSchema, type TaskKind, type TaskRecord } from './tasks.js';
@@ -41,6 +42,9 @@ export class HyperVProvider implements Provider {
   /** Cluster nodes to reach the cluster through; the one that answered last goes first. */
   private seeds: string[];
   private lastStats: SnapshotStats = { roundTrips: 0, parseMs: 0 };
+  private readonly watch = new FailoverWatch();
+  /** What the cluster did on its own after node failures, most recent last (bounded). */
+  readonly failoverEvents: FailoverEvent[] = [];
 
   constructor(
     private readonly config: HyperVClusterConfig,
@@ -76,6 +80,13 @@ export class HyperVProvider implements Provider {
     const mapped = mapSnapshot(raw, { name: this.config.name, takenAt: this.clock.now(), ...(this.config.hosts ? { hosts: this.config.hosts } : {}), sharedStorage: this.config.sharedStorage ?? [] }, this.memory);
     this.known = new Map(mapped.vms);
     for (const [host, why] of mapped.unreadable) this.logger.debug({ host, why }, 'host could not be read in this snapshot');
+    for (const e of this.watch.observe(mapped.snapshot)) {
+      this.failoverEvents.push(e);
+      if (this.failoverEvents.length > 500) this.failoverEvents.shift();
+      const within = `within ${Math.round(e.withinMs / 100) / 10}s of ${e.from} last being seen up`;
+      if (e.kind === 'cluster-restarted') this.logger.info({ vm: e.vm, from: e.from, to: e.to, withinMs: e.withinMs }, `the cluster restarted ${e.vm} on ${e.to ?? '?'} ${within}`);
+      else this.logger.warn({ vm: e.vm, from: e.from, withinMs: e.withinMs }, `the cluster gave up on ${e.vm} (role Failed) ${within}; it is Vigil's to restart`);
+    }
     this.lastStats = { roundTrips: this.session.invocations - before, parseMs: performance.now() - t0 + this.session.lastParseMs };
     return mapped.snapshot;
   }

@@ -95,6 +95,12 @@ describe('hyperv provider (stand-in pwsh)', () => {
     // The cluster's record of a VM on a dead node: its role (Failed, meant to be online), start memory, and what Vigil saw before.
     expect(db).toMatchObject({ host: 'hv1', power: 'on', memoryGiB: 32, cpu: 8, datastores: ['Cluster Disk 2'] });
     expect(db?.managedBy).toBeUndefined();
+    // The provider times what the cluster did on its own.
+    expect(p.failoverEvents.map((e) => [e.kind, e.vm, e.from])).toEqual([
+      ['cluster-gave-up', 'db-01', 'hv1'],
+      ['cluster-restarted', 'web-01', 'hv1'],
+    ]);
+    expect(p.failoverEvents.every((e) => e.withinMs >= 0)).toBe(true);
     expect(await p.hostDownProof({ id: 'hv1', name: 'hv1' })).toMatchObject({ proven: true });
     expect(await p.hostDownProof({ id: 'hv2', name: 'hv2' })).toMatchObject({ proven: false });
 
