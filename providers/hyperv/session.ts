@@ -53,6 +53,7 @@ export class PowerShellSession {
   private opening?: Promise<Shell>;
   private generations = 0;
   private closed = false;
+  private tail: Promise<void> = Promise.resolve();
   /** Invocations sent to PowerShell, session-open included (round trips). */
   invocations = 0;
   /** Time the last answer took to read as JSON, in ms. */
@@ -60,12 +61,22 @@ export class PowerShellSession {
 
   constructor(private readonly o: SessionOptions) {}
 
-  /** Runs one script and returns its result; throws a VigilError for everything else. */
-  async call(name: ScriptName, input: unknown, opts: CallOptions): Promise<unknown> {
-    const shell = await this.ensure();
-    const envelope = await this.invoke(shell, name, input, opts);
-    if (envelope.ok) return envelope.result;
-    throw translateFailure(envelope.error, opts.what, opts.subject ?? 'none');
+  /**
+   * Runs one script and returns its result; throws a VigilError for everything else.
+   * Calls run one at a time, so that a call's timeout measures that call, not the queue before it.
+   */
+  call(name: ScriptName, input: unknown, opts: CallOptions): Promise<unknown> {
+    const run = this.tail.then(async () => {
+      const shell = await this.ensure();
+      const envelope = await this.invoke(shell, name, input, opts);
+      if (envelope.ok) return envelope.result;
+      throw translateFailure(envelope.error, opts.what, opts.subject ?? 'none');
+    });
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /** The generation of the current process; a job started in an earlier one is gone with it. */
