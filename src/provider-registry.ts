@@ -12,6 +12,7 @@ type Loader = () => Promise<{ default: ProviderModule }>;
 const BUILTIN: Record<string, Loader> = {
   sim: () => import('../providers/sim/index.js'),
   proxmox: () => import('../providers/proxmox/index.js'),
+  hyperv: () => import('../providers/hyperv/index.js'),
 };
 
 export function knownProviders(): string[] {

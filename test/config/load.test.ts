@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig, resolveConfigPath } from '../../src/config/load.js';
 import { formatProblem } from '../../src/config/problems.js';
 import { builtinPath } from '../../src/paths.js';
+import { knownProviders } from '../../src/provider-registry.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const lab = `clusters:\n  - name: lab\n    hosts: [{name: h1, cpu: 4, memoryGiB: 8}]\n`;
@@ -29,9 +30,9 @@ describe('config loading', () => {
   it('points at an unknown provider, with a hint', async () => {
     // The list of known providers grows with each provider; the position, the name and the list's presence are what matter.
     expect(await problems(`clusters:\n  - name: a\n    provider: vspere\n`)).toEqual([
-      expect.stringMatching(/^vigil\.yaml:3:15: unknown provider "vspere"( \(did you mean "[a-z]+"\?\))?; known providers: ([a-z]+, )*sim(, [a-z]+)*$/),
+      `vigil.yaml:3:15: unknown provider "vspere"; known providers: ${knownProviders().join(', ')}`,
     ]);
-    expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual([expect.stringMatching(/^vigil\.yaml:3:15: unknown provider "simm" \(did you mean "sim"\?\); known providers: ([a-z]+, )*sim(, [a-z]+)*$/)]);
+    expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual([`vigil.yaml:3:15: unknown provider "simm" (did you mean "sim"?); known providers: ${knownProviders().join(', ')}`]);
   });
 
   it('points at unknown keys with a did-you-mean hint, and bad values', async () => {
