@@ -86,7 +86,7 @@ export class RedfishAgent implements FenceAgent {
       const deadline = this.clock.now() + this.powerOffTimeoutMs;
       if (res.status === 202) await this.followTask(client, resetUrl, res, deadline, signal);
       else if (res.status !== 200 && res.status !== 204) throw client.statusError('POST', resetUrl, res);
-      await this.pollUntilOff(client, system.url, target.host, resetType, deadline, signal);
+      await this.pollUntilOff(client, system.url, target.host, resetType, state, deadline, signal);
       return { agent: this.kind, evidence: `PowerState Off at ${system.url} after ${resetType}`, at: this.clock.now() };
     });
     this.logger.info({ host: target.host, agent: this.kind, evidence: proof.evidence }, 'fencing: host proven off');
@@ -194,8 +194,8 @@ export class RedfishAgent implements FenceAgent {
     }
   }
 
-  private async pollUntilOff(client: RedfishClient, url: string, host: string, resetType: string, deadline: number, signal?: AbortSignal): Promise<void> {
-    let last = 'unknown';
+  private async pollUntilOff(client: RedfishClient, url: string, host: string, resetType: string, before: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    let last = before;
     let lastError: string | undefined;
     for (;;) {
       try {

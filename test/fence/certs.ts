@@ -26,7 +26,7 @@ export function selfSigned(name: string, dir = tempDir()): TestCert {
       { stdio: 'pipe' },
     );
   } catch (e) {
-    throw new Error(`the TLS tests need the openssl command (Debian package openssl): ${(e as Error).message}`);
+    throw new Error(`the TLS tests need the openssl command (Debian package openssl): ${(e as Error).message}`, { cause: e });
   }
   const cert = readFileSync(certFile, 'utf8');
   return { dir, keyFile, certFile, key: readFileSync(keyFile, 'utf8'), cert, fingerprint: new X509Certificate(cert).fingerprint256 };
