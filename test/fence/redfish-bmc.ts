@@ -46,7 +46,7 @@ export interface FakeBmc {
   readonly url: string;
   readonly systemPath: string;
   readonly requests: RecordedRequest[];
-  readonly sessions: { created: number; deleted: number; live: Set<string> };
+  readonly sessions: { created: number; deleted: number; live: Set<string>; issued: string[] };
   power(): 'On' | 'Off';
   close(): Promise<void>;
 }
@@ -61,7 +61,7 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
   let readsSinceReset = 0;
   const offAfterReads = options.offAfterReads ?? 2;
   const requests: RecordedRequest[] = [];
-  const sessions = { created: 0, deleted: 0, live: new Set<string>() };
+  const sessions = { created: 0, deleted: 0, live: new Set<string>(), issued: [] as string[] };
 
   const root = fixture('dmtf-public-rackmount1-ServiceRoot.json');
   const system = profile === 'dmtf' ? fixture('dmtf-public-rackmount1-Systems-437XR1138R2.json') : fixture('gofish-supermicro-SYS-821GE-ComputerSystem.json');
@@ -111,6 +111,7 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
     const token = randomBytes(16).toString('hex');
     const id = `S${++sessions.created}`;
     sessions.live.add(token);
+    sessions.issued.push(token);
     const session = { ...fixture('dmtf-public-rackmount1-Session.json'), Id: id, UserName: username, '@odata.id': `/redfish/v1/SessionService/Sessions/${id}` };
     tokens.set(id, token);
     return reply.code(201).header('x-auth-token', token).header('location', session['@odata.id']).send(session);
