@@ -11,6 +11,7 @@ type Loader = () => Promise<{ default: ProviderModule }>;
 
 const BUILTIN: Record<string, Loader> = {
   sim: () => import('../providers/sim/index.js'),
+  vsphere: () => import('../providers/vsphere/index.js'),
 };
 
 export function knownProviders(): string[] {
