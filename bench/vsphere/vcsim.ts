@@ -87,7 +87,7 @@ export class Vcsim {
 
   /** Calls a control endpoint (`/hosts/fail`, ...) with query parameters; rejects on a refusal. */
   async control<T = unknown>(path: string, query: Record<string, string | number> = {}): Promise<T> {
-    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
     const res = await fetch(`${this.controlUrl}${path}${qs ? `?${qs}` : ''}`, { method: 'POST' });
     const body = (await res.json()) as T & { error?: string };
     if (!res.ok) throw new Error(`vcsim ${path}: ${body.error ?? res.status}`);
