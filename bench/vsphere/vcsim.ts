@@ -123,9 +123,13 @@ export async function startVcsim(o: VcsimOptions = {}): Promise<Vcsim> {
   if (o.tls) args.push('-tls');
   if (o.sessionIdleTimeout) args.push('-session-idle-timeout', o.sessionIdleTimeout);
   if (o.autostart === false) args.push('-autostart=false');
+  if (process.env.VIGIL_VCSIM_VERBOSE) args.push('-verbose');
   const child = spawn(VCSIM_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (process.env.VIGIL_VCSIM_VERBOSE) process.stderr.write(d);
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const ready = await new Promise<Record<string, string | number>>((resolve, reject) => {
     const timer = setTimeout(() => {

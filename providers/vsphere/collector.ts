@@ -47,8 +47,6 @@ interface Watch {
   readonly generation: number;
 }
 
-const STALE_FAULTS = new Set(['ManagedObjectNotFound', 'InvalidCollectorVersion', 'RequestCanceled', 'NotAuthenticated', 'InvalidArgument']);
-
 export class InventoryCollector {
   readonly cache = new InventoryCache();
   private scope?: Scope;
@@ -114,9 +112,10 @@ export class InventoryCollector {
         await this.rereadTouched(signal);
         return;
       } catch (e) {
-        // Updates may have been consumed by a call whose answer was lost: only a full read is trustworthy now.
+        // Updates may have been consumed by a call that failed: only a full read is trustworthy now.
+        // vCenter answered (a fault): read now. It did not answer: the next snapshot reads in full.
         this.watch = undefined;
-        if (!(e instanceof SoapFault) || !STALE_FAULTS.has(e.faultType)) throw e;
+        if (!(e instanceof SoapFault)) throw e;
         this.o.logger.debug({ fault: e.faultType }, 'vSphere update stream lost; reading the cluster in full');
       }
     }

@@ -85,6 +85,7 @@ type harness struct {
 	locks       map[string]string // SIMULATED VMFS lock: .vmx path -> host moid still running it
 	log         []logEntry
 	errors      []logEntry
+	panics      int // vcsim's own failures, answered as SystemError
 }
 
 func main() {
@@ -101,9 +102,12 @@ func main() {
 	idle := flag.Duration("session-idle-timeout", 0, "expire sessions idle this long (0: never)")
 	autostart := flag.Bool("autostart", true, "power on every VM at start")
 	stdinWatch := flag.Bool("exit-on-stdin-eof", false, "exit when stdin closes (tests: no orphan when the runner dies)")
+	verbose := flag.Bool("verbose", false, "let vcsim log every call on stderr")
 	flag.Parse()
 	log.SetFlags(0)
-	log.SetOutput(ioutil.Discard) // vcsim logs every call; the tests read the control API instead
+	if !*verbose {
+		log.SetOutput(ioutil.Discard) // vcsim logs every call; the tests read the control API instead
+	}
 
 	started := time.Now()
 	simulator.SessionIdleTimeout = *idle
@@ -456,11 +460,35 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	h.mux.ServeHTTP(w, r)
-
-	if call != nil {
+	// vcsim answers into a buffer, so the repairs below are in place before the caller sees the answer.
+	rec := httptest.NewRecorder()
+	if h.serveVcsim(rec, r) && call != nil && rec.Code == http.StatusOK {
 		h.after(method, call)
 	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// serveVcsim passes the call to vcsim. vcsim 0.24 panics in WaitForUpdatesEx
+// when an update queued for an object was followed by the object's removal
+// (a VM changed, then unregistered, between two polls); net/http would drop
+// the connection. vCenter answers an internal error with a SystemError fault,
+// so the harness does the same. It returns false when vcsim failed.
+func (h *harness) serveVcsim(w http.ResponseWriter, r *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.mu.Lock()
+			h.panics++
+			h.mu.Unlock()
+			writeFault(w, "SystemError", fmt.Sprintf("vcsim failed: %v", p))
+			ok = false
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+	return true
 }
 
 // takeFault returns the injected fault for this call, if any (h.mu held).
@@ -768,6 +796,14 @@ func (h *harness) after(method string, call *soapCall) {
 					{Name: "runtime.inMaintenanceMode", Val: host.Runtime.InMaintenanceMode},
 				})
 			})
+		}
+	case "RegisterVM_Task":
+		// vcsim bug: a ContainerView learns of a new VM before the VM is in its pool and host lists,
+		// so views created earlier never show it. Announcing it again once it is in place fixes that.
+		for _, vm := range allVMs() {
+			if vmxOf(vm) == strings.TrimSpace(call.Path) {
+				simulator.Map.Put(vm)
+			}
 		}
 	case "PowerOffVM_Task":
 		if vm, ok := simulator.Map.Get(call.This.ref()).(*simulator.VirtualMachine); ok {
@@ -1183,5 +1219,5 @@ func (h *harness) state() map[string]interface{} {
 		c := e.(*simulator.ClusterComputeResource)
 		clusters = append(clusters, map[string]string{"name": c.Name, "moid": c.Self.Value})
 	}
-	return map[string]interface{}{"hosts": hosts, "vms": vms, "datastores": dss, "clusters": clusters, "locks": locks, "log": logCopy, "errors": errCopy}
+	return map[string]interface{}{"hosts": hosts, "vms": vms, "datastores": dss, "clusters": clusters, "locks": locks, "log": logCopy, "errors": errCopy, "vcsimPanics": h.panics}
 }
