@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, VigilError, isVigilError } from '../../../src/errors.js';
-import type { ClusterSnapshot } from '../../../src/model/inventory.js';
+import type { ClusterSnapshot, Host } from '../../../src/model/inventory.js';
 import type { TaskRef, TaskState } from '../../../src/provider.js';
 import { startVcsim, type Vcsim, type VcsimOptions } from '../../../bench/vsphere/vcsim.js';
 import type { VsphereProvider } from '../../../providers/vsphere/index.js';
@@ -196,7 +196,7 @@ describe('vsphere provider on vcsim', () => {
       const p = await providerFor(sim);
       try {
         const snap = await p.snapshot();
-        const [h0, h1, h2] = snap.hosts as [{ id: string; name: string }, { id: string; name: string }, { id: string; name: string }];
+        const [h0, h1, h2] = snap.hosts as unknown as [Host, Host, Host];
         const vm0 = snap.vms.find((v) => v.host === h0.name) as { id: string; name: string };
         expect(await follow(p, await p.setMaintenance(h2, true))).toEqual({ state: 'success' });
         expect(await follow(p, await p.migrate(vm0, h2, { live: true }))).toMatchObject({ state: 'error', code: 'InvalidHostState' });
