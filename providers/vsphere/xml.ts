@@ -8,7 +8,7 @@
  * vCenter writes `xsi:type`, so the xsi prefix is found by namespace, not by
  * spelling. Values stay strings: ids, names and numbers are read explicitly.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
@@ -50,6 +50,9 @@ export class XmlSyntaxError extends Error {}
 
 /** Parses a whole document; throws XmlSyntaxError when it is not XML or was cut short. */
 export function parseXml(text: string): ParsedXml {
+  // The parser itself is lenient (it reads `<a <<< </a>` without complaint); validating first is what makes broken XML an error.
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new XmlSyntaxError(`the answer is not well-formed XML (${valid.err.msg} at line ${valid.err.line}, column ${valid.err.col})`);
   let root: unknown;
   try {
     root = parser.parse(text);
