@@ -224,7 +224,7 @@ describe('answers that are not SOAP, or do not come', () => {
     await attempt(() => nock(BASE).post('/sdk', calledWith('Login')).reply(200, 'not xml'));
     expect(errors.map((e) => e.code)).toEqual([ErrorCodes.PROVIDER_REFUSED, ErrorCodes.PROVIDER_UNAVAILABLE, ErrorCodes.PROVIDER_UNAVAILABLE, ErrorCodes.PROVIDER_UNAVAILABLE]);
     for (const e of errors) {
-      const all = `${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}\n${String(e.cause ?? '')}`;
+      const all = `${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}\n${e.cause === undefined ? '' : JSON.stringify(e.cause)}`;
       expect(all).not.toContain('S3cr3t');
       expect(all).not.toContain('vmware_soap_session');
     }
