@@ -100,8 +100,22 @@ export class InventoryCollector {
     return moRef(child(res.body, 'returnval'));
   }
 
-  /** Brings the cache up to date. */
-  async refresh(signal?: AbortSignal): Promise<void> {
+  private refreshing?: Promise<void>;
+
+  /**
+   * Brings the cache up to date. Callers that overlap (a reconcile and the
+   * executor's re-check) share one refresh: an update stream has one reader.
+   */
+  refresh(signal?: AbortSignal): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = this.refreshOnce(signal).finally(() => {
+        this.refreshing = undefined;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async refreshOnce(signal?: AbortSignal): Promise<void> {
     await this.session.ensure(signal);
     await this.resolveScope(signal);
     const w = this.watch;

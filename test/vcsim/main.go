@@ -468,8 +468,14 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
+	out := rec.Body.Bytes()
+	if method == "MigrateVM_Task" {
+		// The call was carried out as a RelocateVM_Task; vCenter answers in the name of the method called.
+		out = bytes.ReplaceAll(out, []byte("RelocateVM_TaskResponse"), []byte("MigrateVM_TaskResponse"))
+	}
+	w.Header().Del("Content-Length")
 	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	_, _ = w.Write(out)
 }
 
 // serveVcsim passes the call to vcsim. vcsim 0.24 panics in WaitForUpdatesEx

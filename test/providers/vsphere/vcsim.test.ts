@@ -234,6 +234,73 @@ describe('vsphere provider on vcsim', () => {
     });
   });
 
+  it('logs in again after vCenter expired an idle session on its own', async () => {
+    await withSim({ hosts: 2, vms: 2, sessionIdleTimeout: '500ms' }, async (sim) => {
+      const p = await providerFor(sim);
+      try {
+        await p.snapshot();
+        // vcsim checks idle sessions every timeout interval: gone after at most twice the timeout.
+        await new Promise((r) => setTimeout(r, 1_300));
+        expect((await p.snapshot()).vms).toHaveLength(2);
+        expect((await sim.calls()).Login).toBe(2);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+
+  it('powers a VM off, and overlapping snapshots share one read of the update stream', async () => {
+    await withSim({ hosts: 2, vms: 2 }, async (sim) => {
+      const p = await providerFor(sim);
+      try {
+        const snap = await p.snapshot();
+        const vm = snap.vms[0] as { id: string; name: string };
+        expect(await follow(p, await p.powerOff(vm))).toEqual({ state: 'success' });
+        await sim.calls(true);
+        const [a, b] = await Promise.all([p.snapshot(), p.snapshot()]);
+        expect(a.vms.find((v) => v.id === vm.id)?.power).toBe('off');
+        expect(b.vms).toEqual(a.vms);
+        expect((await sim.calls()).WaitForUpdatesEx).toBe(1);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+
+  it('reads the cluster in full again once fullReadInterval has passed', async () => {
+    await withSim({ hosts: 2, vms: 2 }, async (sim) => {
+      const p = await providerFor(sim, { fullReadInterval: '1s' });
+      try {
+        await p.snapshot();
+        await p.snapshot();
+        expect(p.collector.counts).toEqual({ full: 1, incremental: 1 });
+        await new Promise((r) => setTimeout(r, 1_100));
+        await p.snapshot();
+        expect(p.collector.counts.full).toBe(2);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+
+  it('the harness answers MigrateVM_Task as vCenter does (simulated: vcsim lacks it)', async () => {
+    await withSim({ hosts: 3, vms: 3 }, async (sim) => {
+      const p = await providerFor(sim);
+      try {
+        const st = await sim.state();
+        const vm = st.vms[0] as { moid: string; instanceUuid: string; host: string };
+        const to = st.hosts.find((h) => h.name !== vm.host) as { moid: string; name: string };
+        const res = await p.session.call('MigrateVM_Task', { type: 'VirtualMachine', value: vm.moid }, `<host type="HostSystem">${to.moid}</host><priority>defaultPriority</priority>`);
+        const task = JSON.stringify(res.body).match(/"#text":"(task-\d+)"/)?.[1] as string;
+        expect(await follow(p, { id: task, op: 'migrate' })).toEqual({ state: 'success' });
+        expect((await p.snapshot()).vms.find((v) => v.id === vm.instanceUuid)?.host).toBe(to.name);
+        expect((await sim.state()).hosts.find((h) => h.name === to.name)?.vms, 'HostSystem.vm follows the VM').toBe(2);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+
   it('a wrong password is a clear, expected error that never shows the password', async () => {
     await withSim({ hosts: 1, vms: 0 }, async (sim) => {
       const p = await providerFor(sim, { password: 'Wr0ng-S3cret-4711' });
