@@ -53,7 +53,7 @@ describe('vigil CLI', () => {
     const dir = tempDir({ 'vigil.yaml': 'clusters:\n  - name: a\n    provider: vmware\n' });
     const r = vigil(['validate', '--config', join(dir, 'vigil.yaml')], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stdout.trim()).toBe('vigil.yaml:3:15: unknown provider "vmware"; known providers: sim');
+    expect(r.stdout.trim()).toBe('vigil.yaml:3:15: unknown provider "vmware"; known providers: sim, vsphere');
   });
 
   it('run refuses a bad config with exit 1 and starts nothing', () => {

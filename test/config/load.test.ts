@@ -28,9 +28,9 @@ describe('config loading', () => {
 
   it('points at an unknown provider, with a hint', async () => {
     expect(await problems(`clusters:\n  - name: a\n    provider: vspere\n`)).toEqual([
-      'vigil.yaml:3:15: unknown provider "vspere"; known providers: sim',
+      'vigil.yaml:3:15: unknown provider "vspere" (did you mean "vsphere"?); known providers: sim, vsphere',
     ]);
-    expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual(['vigil.yaml:3:15: unknown provider "simm" (did you mean "sim"?); known providers: sim']);
+    expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual(['vigil.yaml:3:15: unknown provider "simm" (did you mean "sim"?); known providers: sim, vsphere']);
   });
 
   it('points at unknown keys with a did-you-mean hint, and bad values', async () => {
