@@ -22,7 +22,7 @@ export const vsphereConfigSchema = z
     ...clusterBaseShape,
     provider: z.literal('vsphere'),
     /** vCenter's SDK endpoint, e.g. https://vcenter.example/sdk (a bare https://vcenter.example gets /sdk). */
-    url: z.url({ protocol: /^https?$/ }),
+    url: z.url({ protocol: /^https?$/ }).refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'give the user and password as username and password, not in the URL'),
     username: z.string().min(1),
     password: z.string().min(1),
     /** Datacenter name or inventory path; optional when vCenter has only one. */
@@ -136,7 +136,11 @@ async function create(config: VsphereClusterConfig, ctx: ProviderContext): Promi
     : undefined;
   if (url.startsWith('http:')) ctx.logger.warn({ cluster: config.name }, 'vCenter is reached over plain http: the password travels unencrypted');
   const transport = new SoapTransport({ url, timeoutMs: config.timeout, ...(httpsAgent ? { httpsAgent } : {}) });
-  const session = new Session(transport, { username: config.username, password: config.password });
+  const session = new Session(transport, { username: config.username, password: config.password }, (generation, sc) => {
+    const where = { cluster: config.name, url, user: config.username, api: `${sc.apiType} ${sc.apiVersion}` };
+    if (generation === 1) ctx.logger.info(where, `logged in to vCenter as ${config.username}`);
+    else ctx.logger.warn(where, 'the vCenter session was lost; logged in again');
+  });
   const collector = new InventoryCollector(session, {
     ...(config.datacenter ? { datacenter: config.datacenter } : {}),
     ...(config.cluster ? { cluster: config.cluster } : {}),

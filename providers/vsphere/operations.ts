@@ -25,7 +25,7 @@ import { filterSpec, objectSpec, retrieveAll, traversal } from './props.js';
 import type { Session } from './session.js';
 import { SoapFault } from './soap.js';
 import { followTask, readTask, taskState } from './tasks.js';
-import { child, el, moRef, refEl, text, type MoRef } from './xml.js';
+import { child, el, moRef, refEl, text, type MoRef, type XNode } from './xml.js';
 
 interface HostTarget {
   readonly host: MoRef;
@@ -195,8 +195,8 @@ export class VsphereOperations {
     return { state: 'error', message: `restart task ${ref.id} was started before this provider was; the VM is ${facts ? `${facts.power ?? 'in an unknown state'} on ${facts.host?.value ?? 'no host'}` : 'not registered'}`, code: ErrorCodes.UNKNOWN_TASK, retryable: false };
   }
 
-  private nativeTask(body: unknown, op: string, effects: MoRef[]): TaskRef {
-    const task = moRef(child(body as never, 'returnval'));
+  private nativeTask(body: XNode, op: string, effects: MoRef[]): TaskRef {
+    const task = moRef(child(body, 'returnval'));
     if (!task) throw new VigilError(ErrorCodes.PROVIDER_UNAVAILABLE, `${op}: vCenter answered without a task`, { retryable: true });
     this.effects.set(task.value, effects);
     return { id: task.value, op };

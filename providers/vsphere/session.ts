@@ -41,6 +41,8 @@ export class Session {
   constructor(
     readonly transport: SoapTransport,
     private readonly credentials: Credentials,
+    /** Told after each login; `generation` 1 is the first, later ones replaced a lost session. */
+    private readonly onLogin?: (generation: number, content: ServiceContent) => void,
   ) {}
 
   /** The service content, fetched once (it needs no session). */
@@ -84,6 +86,7 @@ export class Session {
         await this.transport.call('Login', `<Login xmlns="urn:vim25">${refEl('_this', sc.sessionManager)}${el('userName', username)}${el('password', password)}</Login>`, signal);
         this.loggedIn = true;
         this.generation += 1;
+        this.onLogin?.(this.generation, sc);
       })().finally(() => {
         this.loggingIn = undefined;
       });

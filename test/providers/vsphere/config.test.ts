@@ -34,6 +34,9 @@ describe('vsphere configuration', () => {
   it('refuses insecure together with a CA file, and a missing password', async () => {
     const both = (await check('    url: https://vc\n    username: u\n    password: p\n    insecure: true\n    caFile: ca.pem\n')).problems.map(formatProblem);
     expect(both.join('\n')).toContain('insecure: true turns verification off; do not combine it with caFile or thumbprint');
+    const inUrl = (await check('    url: https://svc:hunter2@vc/sdk\n    username: u\n    password: p\n')).problems.map(formatProblem);
+    expect(inUrl.join('\n')).toContain('not in the URL');
+    expect(inUrl.join('\n')).not.toContain('hunter2');
     const none = (await check('    url: https://vc\n    username: u\n')).problems.map(formatProblem);
     expect(none.join('\n')).toContain('password');
   });
