@@ -59,6 +59,8 @@ export class VsphereOperations {
   private readonly restarts = new Map<string, RestartRun>();
   /** Objects each native task changes, re-read into the inventory once it succeeded. */
   private readonly effects = new Map<string, MoRef[]>();
+  /** VMs a restart unregistered and has not registered again yet, by instance UUID. */
+  private readonly unregistered = new Map<string, { path: string; name: string; folder: MoRef }>();
   private seq = 0;
 
   constructor(
@@ -117,11 +119,12 @@ export class VsphereOperations {
         if (facts.power === 'poweredOn') run.state = { state: 'success' };
         else this.track(id, run, this.powerOnStep(facts.ref, what));
       } else {
-        const known = facts?.path ? { path: facts.path, name: facts.name } : this.collector.cache.vmPathById(vm.id);
+        const left = this.unregistered.get(vm.id);
+        const known = facts?.path ? { path: facts.path, name: facts.name } : (left ?? this.collector.cache.vmPathById(vm.id));
         if (!known) throw unknownVm(vm, what);
         const scope = await this.collector.resolveScope();
-        const folder = facts?.folder ?? scope.vmFolder;
-        this.track(id, run, this.restartSteps(facts, known, folder, target, what));
+        const folder = facts?.folder ?? left?.folder ?? scope.vmFolder;
+        this.track(id, run, this.restartSteps(vm.id, facts, known, folder, target, what));
       }
       this.restarts.set(id, run);
       return { id, op: 'restart' };
@@ -156,19 +159,32 @@ export class VsphereOperations {
     );
   }
 
-  private async restartSteps(facts: VmFacts | undefined, known: { path: string; name: string }, folder: MoRef, target: HostTarget, what: string): Promise<void> {
+  private async restartSteps(id: string, facts: VmFacts | undefined, known: { path: string; name: string }, folder: MoRef, target: HostTarget, what: string): Promise<void> {
     if (facts) {
       // vCenter lets go of a VM whose host it lost; its files stay on the shared datastore.
       await this.session.call('UnregisterVM', facts.ref, '').catch((e: unknown) => {
         throw new StepFailed(stepError(translate(e, `${what}: unregister`)));
       });
       this.collector.forget(facts.ref);
+      // Until it is registered again, only this provider knows where the VM is: a later restart picks it up here.
+      this.unregistered.set(id, { ...known, folder });
     }
-    const reg = await this.session.call('RegisterVM_Task', folder, `${el('path', known.path)}${el('name', known.name)}${el('asTemplate', false)}${refEl('pool', target.pool)}${refEl('host', target.host)}`);
-    const regTask = moRef(child(reg.body, 'returnval'));
-    if (!regTask) throw new VigilError(ErrorCodes.PROVIDER_UNAVAILABLE, `${what}: RegisterVM_Task answered without a task`, { retryable: true });
-    const info = await followTask(this.session, regTask, this.o.clock, this.o.taskPollMs);
-    if (info.state === 'error') throw new StepFailed(taskState(info, `${what}: register`));
+    const stranded = `${known.name} is not registered in vCenter now (its files: ${known.path}); calling restart again registers it, or register it by hand`;
+    let info;
+    try {
+      const reg = await this.session.call('RegisterVM_Task', folder, `${el('path', known.path)}${el('name', known.name)}${el('asTemplate', false)}${refEl('pool', target.pool)}${refEl('host', target.host)}`);
+      const regTask = moRef(child(reg.body, 'returnval'));
+      if (!regTask) throw new VigilError(ErrorCodes.PROVIDER_UNAVAILABLE, `${what}: RegisterVM_Task answered without a task`, { retryable: true });
+      info = await followTask(this.session, regTask, this.o.clock, this.o.taskPollMs);
+    } catch (e) {
+      const err = stepError(translate(e, `${what}: register`));
+      throw new StepFailed(err.state === 'error' ? { ...err, message: `${err.message}; ${stranded}` } : err);
+    }
+    if (info.state === 'error') {
+      const err = taskState(info, `${what}: register`);
+      throw new StepFailed(err.state === 'error' ? { ...err, message: `${err.message}; ${stranded}` } : err);
+    }
+    this.unregistered.delete(id);
     const newRef = info.result;
     if (!newRef) throw new VigilError(ErrorCodes.PROVIDER_UNAVAILABLE, `${what}: RegisterVM_Task did not say which VM it registered`, { retryable: true });
     this.collector.touch(newRef);

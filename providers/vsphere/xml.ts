@@ -31,7 +31,8 @@ const REPEATED = new Set([
 ]);
 
 const parser = new XMLParser({
-  ignoreAttributes: false,
+  // Namespace declarations are read from the raw text (see parseXml); vcsim repeats one on every value, so keeping them would double the tree.
+  ignoreAttributes: (name: string) => name === 'xmlns' || name.startsWith('xmlns:'),
   attributeNamePrefix: '@_',
   transformTagName: (name) => localName(name),
   isArray: (name) => REPEATED.has(name),

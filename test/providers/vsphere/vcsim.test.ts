@@ -172,6 +172,27 @@ describe('vsphere provider on vcsim', () => {
     });
   });
 
+  it('a restart whose registration failed can be called again and registers the VM it unregistered', async () => {
+    await withSim({ hosts: 3, vms: 3 }, async (sim) => {
+      const p = await providerFor(sim);
+      try {
+        const snap = await p.snapshot();
+        const vm = snap.vms.find((v) => v.host === 'DC0_C0_H0') as { id: string; name: string };
+        const target = snap.hosts.find((h) => h.name === 'DC0_C0_H1') as { id: string; name: string };
+        await sim.control('/hosts/fail', { name: 'DC0_C0_H0' });
+        await sim.control('/faults/inject', { method: 'RegisterVM_Task', fault: 'HostCommunication', count: 1 });
+        const failed = await follow(p, await p.restart(vm, target));
+        expect(failed).toMatchObject({ state: 'error', code: 'HostCommunication', retryable: true });
+        expect(failed.state === 'error' && failed.message).toContain('is not registered in vCenter now');
+        expect((await sim.state()).vms.filter((v) => v.instanceUuid === vm.id)).toEqual([]);
+        expect(await follow(p, await p.restart(vm, target))).toEqual({ state: 'success' });
+        expect((await sim.state()).vms.filter((v) => v.instanceUuid === vm.id)).toEqual([expect.objectContaining({ host: 'DC0_C0_H1', powerState: 'poweredOn' })]);
+      } finally {
+        await p.close();
+      }
+    });
+  });
+
   it('a restart meets the VMFS lock while a partitioned host still runs the VM', async () => {
     await withSim({ hosts: 3, vms: 3 }, async (sim) => {
       const p = await providerFor(sim);
