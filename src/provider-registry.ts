@@ -13,6 +13,7 @@ const BUILTIN: Record<string, Loader> = {
   sim: () => import('../providers/sim/index.js'),
   proxmox: () => import('../providers/proxmox/index.js'),
   hyperv: () => import('../providers/hyperv/index.js'),
+  vsphere: () => import('../providers/vsphere/index.js'),
 };
 
 export function knownProviders(): string[] {

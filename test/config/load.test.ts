@@ -30,7 +30,7 @@ describe('config loading', () => {
   it('points at an unknown provider, with a hint', async () => {
     // The list of known providers grows with each provider; the position, the name and the list's presence are what matter.
     expect(await problems(`clusters:\n  - name: a\n    provider: vspere\n`)).toEqual([
-      `vigil.yaml:3:15: unknown provider "vspere"; known providers: ${knownProviders().join(', ')}`,
+      `vigil.yaml:3:15: unknown provider "vspere" (did you mean "vsphere"?); known providers: ${knownProviders().join(', ')}`,
     ]);
     expect(await problems(`clusters:\n  - name: a\n    provider: simm\n`)).toEqual([`vigil.yaml:3:15: unknown provider "simm" (did you mean "sim"?); known providers: ${knownProviders().join(', ')}`]);
   });
