@@ -5,7 +5,7 @@
  * RSS under 300 MB.
  */
 import { FakeClock } from '../src/clock/fake-clock.js';
-import { PollCountDetector } from '../src/health/poll-count-detector.js';
+import { EvidenceDetector, DEFAULT_DETECTION } from '../src/health/evidence-detector.js';
 import { planRecovery } from '../src/plan/restart-plan.js';
 import { PolicySet } from '../src/policy/policy-set.js';
 import { Lab } from '../providers/sim/lab.js';
@@ -23,14 +23,16 @@ export async function run(): Promise<BenchLine[]> {
     const lab = new Lab(inventory, clock);
     const failed = Math.round(hosts * 0.05);
     for (let i = 0; i < failed; i++) lab.failHost(inventory.clusters[0]?.hosts[i * 20]?.name as string);
-    const detector = new PollCountDetector({ failAfterPolls: 1 });
+    // One observation fails a host, so every cycle measured plans the restarts.
+    const detector = new EvidenceDetector({ ...DEFAULT_DETECTION, failAfterPolls: 1, minDownMs: 0 });
     const policies = PolicySet.empty();
     let placed = 0;
     let unplaced = 0;
     const cycle = () => {
       const snapshot = lab.snapshot('bench');
       const view = detector.observe({ now: clock.now(), snapshot });
-      const plan = planRecovery({ snapshot, health: view.hosts, policies, inflight: [], now: clock.now() });
+      const health = new Map([...view.hosts].map(([h, s]) => [h, s.state === 'failed' ? { ...s, state: 'fenced' as const } : s]));
+      const plan = planRecovery({ snapshot, health, policies, inflight: [], now: clock.now() });
       placed = plan.actions.length;
       unplaced = plan.unplaced.length;
     };

@@ -79,7 +79,7 @@ function tightInstance(rand: () => number): { snapshot: ClusterSnapshot; health:
 }
 
 function healthMap(hosts: readonly Host[], failed: ReadonlySet<string>): Map<string, HostHealth> {
-  return new Map(hosts.map((h) => [h.name, { host: h.name, state: failed.has(h.name) ? 'failed' : 'healthy', since: 0, reason: 'bench' }]));
+  return new Map(hosts.map((h) => [h.name, { host: h.name, state: failed.has(h.name) ? 'fenced' : 'healthy', since: 0, reason: 'bench' }]));
 }
 
 function freeMemory(snapshot: ClusterSnapshot, health: ReadonlyMap<string, HostHealth>): Map<string, number> {
@@ -90,7 +90,7 @@ function freeMemory(snapshot: ClusterSnapshot, health: ReadonlyMap<string, HostH
 }
 
 function toRestart(snapshot: ClusterSnapshot, health: ReadonlyMap<string, HostHealth>): Vm[] {
-  return snapshot.vms.filter((v) => health.get(v.host)?.state === 'failed');
+  return snapshot.vms.filter((v) => health.get(v.host)?.state === 'fenced');
 }
 
 /** Plain first-fit-decreasing on memory: largest VM first, first host (by name) with room. */

@@ -41,6 +41,7 @@ const timings = z
     powerOnMsPerGiB: z.number().nonnegative(),
     powerOffMs: z.number().nonnegative(),
     maintenanceMs: z.number().nonnegative(),
+    powerOffHostMs: z.number().nonnegative(),
   })
   .partial();
 

@@ -32,6 +32,8 @@ export interface LabTimings {
   readonly powerOnMsPerGiB: number;
   readonly powerOffMs: number;
   readonly maintenanceMs: number;
+  /** A BMC's ForceOff until the host is really off (PowerState reads PoweringOff meanwhile). */
+  readonly powerOffHostMs: number;
 }
 
 export const DEFAULT_TIMINGS: LabTimings = {
@@ -41,6 +43,7 @@ export const DEFAULT_TIMINGS: LabTimings = {
   powerOnMsPerGiB: 40,
   powerOffMs: 1_000,
   maintenanceMs: 2_000,
+  powerOffHostMs: 3_000,
 };
 
 export interface LabOptions {
@@ -169,6 +172,8 @@ export class Lab {
   private failNext = 0;
   /** Starts of these VMs that will fail, as a VM that cannot boot (a bad disk, no memory reservation) does. */
   private readonly failingStarts = new Map<string, number>();
+  /** Hosts a BMC was told to power off, until the power drops. */
+  private readonly poweringOff = new Set<string>();
   private latencyMs = 0;
 
   constructor(
@@ -462,9 +467,11 @@ export class Lab {
 
   // ----- the BMC (Redfish) ----------------------------------------------------
 
-  bmcPowerState(name: string): 'On' | 'Off' {
+  bmcPowerState(name: string): 'On' | 'Off' | 'PoweringOff' {
     this.settle();
-    return this.host(name).powered ? 'On' : 'Off';
+    const h = this.host(name);
+    if (h.powered && this.poweringOff.has(h.name)) return 'PoweringOff';
+    return h.powered ? 'On' : 'Off';
   }
 
   /** ComputerSystem.Reset. ForceOff really stops the host's VMs: that is what makes fencing safe. */
@@ -477,11 +484,14 @@ export class Lab {
       case 'GracefulShutdown':
       case 'PushPowerButton':
         if (type === 'PushPowerButton' && !h.powered) return this.bmcReset(name, 'On');
-        if (!h.powered) return;
-        this.leaveView(h, () => {
-          h.powered = false;
+        if (!h.powered || this.poweringOff.has(h.name)) return;
+        // Power does not drop the instant a BMC is asked: the host runs on for powerOffHostMs.
+        this.poweringOff.add(h.name);
+        this.startTask('power-off-host', { host: h.name, cluster: h.cluster }, this.timings.powerOffHostMs, (at) => {
+          this.poweringOff.delete(h.name);
+          this.powerOffNow(h, at);
+          return undefined;
         });
-        this.log({ t, op: 'power-off-host', cluster: h.cluster, host: h.name });
         return;
       case 'On':
         if (h.powered) return;
@@ -492,12 +502,20 @@ export class Lab {
         return;
       case 'ForceRestart':
       case 'GracefulRestart':
-        this.bmcReset(name, 'ForceOff');
+        if (h.powered) this.powerOffNow(h, t);
         this.bmcReset(name, 'On');
         return;
       default:
         throw new LabError(400, 'bad-reset-type', `unsupported ResetType "${type}"`);
     }
+  }
+
+  private powerOffNow(h: LabHost, at: number): void {
+    if (!h.powered) return;
+    this.leaveView(h, () => {
+      h.powered = false;
+    });
+    this.log({ t: at, op: 'power-off-host', cluster: h.cluster, host: h.name });
   }
 
   // ----- the truth ------------------------------------------------------------

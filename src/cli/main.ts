@@ -13,6 +13,7 @@ import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerCapacity } from './commands/capacity.js';
+import { registerFreeze } from './commands/freeze.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerSimulate(program);
   registerCapacity(program);
+  registerFreeze(program);
   registerDemo(program);
   registerLab(program);
   for (const c of allCommands(program)) c.exitOverride().showHelpAfterError(`(run 'vigil ${commandPath(c)} --help' for usage)`);

@@ -1,18 +1,10 @@
 /** vigil.yaml, as a schema (interfaces.md "Configuration"). Provider-specific keys are checked by each provider's own schema. */
 import { z } from 'zod';
-import { parseDuration } from '../clock/duration.js';
-import { parseListen } from './listen.js';
+import { duration, listenAddress } from './types.js';
+import { fencingAgentsSchema } from '../fence/agent-config.js';
 
-/** A duration written as text (`10s`, `2m`), parsed to milliseconds. */
-export function duration(min = 0): z.ZodType<number> {
-  return z
-    .string()
-    .refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 500ms, 10s or 2m')
-    .transform((s) => parseDuration(s) as number)
-    .refine((ms) => ms >= min, `must be at least ${min}ms`);
-}
+export { duration, listenAddress };
 
-export const listenAddress = z.string().refine((s) => parseListen(s) !== undefined, 'must be host:port, such as 127.0.0.1:8080');
 
 /** Keys every cluster entry may carry, whatever its provider. */
 export const clusterBaseShape = {
@@ -22,6 +14,8 @@ export const clusterBaseShape = {
   pollInterval: duration(100).optional(),
   /** Overrides controller.mode for this cluster. */
   mode: z.enum(['enforce', 'observe']).optional(),
+  /** How this cluster's hosts are proven off before their VMs restart elsewhere (docs/fencing.md). */
+  fencing: z.strictObject({ agents: fencingAgentsSchema.default([]) }).optional(),
 };
 
 export const clusterEntrySchema = z.looseObject({ name: clusterBaseShape.name, provider: clusterBaseShape.provider });
@@ -29,6 +23,8 @@ export const clusterEntrySchema = z.looseObject({ name: clusterBaseShape.name, p
 export const controllerSchema = z.strictObject({
   mode: z.enum(['enforce', 'observe']).default('enforce'),
   pollInterval: duration(100).default(10_000),
+  /** Each poll waits pollInterval +/- this share of it, so clusters do not poll in lockstep. */
+  pollJitter: z.number().min(0).max(0.5).default(0.1),
   listen: listenAddress.default('127.0.0.1:8080'),
   stateDir: z.string().min(1).default('./var/vigil'),
   webhook: z
@@ -39,10 +35,37 @@ export const controllerSchema = z.strictObject({
     .default({}),
   detection: z
     .strictObject({
-      /** Consecutive polls a host must be seen not responding before it is failed. */
-      failAfterPolls: z.number().int().min(1).max(100).default(3),
+      /** Consecutive polls with the manager and the probe agreeing a host is down before it is failed. */
+      failAfterPolls: z.number().int().min(1).max(100).default(2),
+      /** ...spanning at least this long (default: pollInterval x (failAfterPolls - 1)). */
+      minDown: duration(0).optional(),
+      /** With an alarm hint for the host, this shorter span suffices (default 2s, at most minDown). */
+      hintMinDown: duration(0).optional(),
+      /** Polls a failed host must answer on before it is trusted again. */
+      recoverAfterPolls: z.number().int().min(1).max(100).default(2),
+      probe: z
+        .strictObject({
+          /** TCP port of the hosts' management interface, for hosts whose provider reports an address (443: ESXi, 8006: Proxmox, 5985: WinRM). */
+          port: z.number().int().min(1).max(65535).optional(),
+          timeout: duration(50).default(2_000),
+        })
+        .default({ timeout: 2_000 }),
+      flapping: z
+        .strictObject({
+          transitions: z.number().int().min(2).default(3),
+          window: duration(1_000).default(600_000),
+          quarantine: duration(0).default(1_800_000),
+        })
+        .default({ transitions: 3, window: 600_000, quarantine: 1_800_000 }),
     })
-    .default({ failAfterPolls: 3 }),
+    .default({ failAfterPolls: 2, recoverAfterPolls: 2, probe: { timeout: 2_000 }, flapping: { transitions: 3, window: 600_000, quarantine: 1_800_000 } }),
+  /** The mass-failure guard: more hosts down within the window than this freezes the cluster. */
+  guard: z
+    .strictObject({
+      maxFailures: z.union([z.number().int().min(1), z.string().regex(/^\d{1,2}%$/, 'a number of hosts or a percentage such as "40%"')]).default('40%'),
+      window: duration(1_000).default(300_000),
+    })
+    .default({ maxFailures: '40%', window: 300_000 }),
   execution: z
     .strictObject({
       maxParallel: z.number().int().min(1).max(256).default(8),

@@ -50,7 +50,11 @@ export class Executor {
   private readonly limit: LimitFunction;
   private readonly accepted = new Map<string, Action>();
   private readonly running = new Set<Promise<unknown>>();
+  /** Journal intents this executor wrote and has not closed: not orphans, whatever the journal says. */
+  private readonly owned = new Set<string>();
   private stopping = false;
+  /** Set by abandon(): this executor stands for a process that died; it must not write or act any more. */
+  private dead = false;
 
   constructor(private readonly o: ExecutorOptions) {
     this.limit = pLimit(Math.max(1, o.maxParallel));
@@ -71,6 +75,16 @@ export class Executor {
     });
     this.running.add(done);
     return done;
+  }
+
+  ownedIntents(): ReadonlySet<string> {
+    return this.owned;
+  }
+
+  /** For simulated crashes: work in flight stops where it stands, and writes nothing more. */
+  abandon(): void {
+    this.dead = true;
+    this.stopping = true;
   }
 
   /** No new action starts after this; the ones already started run to their end. */
@@ -153,22 +167,29 @@ export class Executor {
       this.decide('action-dropped', action, 'the controller is stopping');
       return { action, ok: false, attempted: false, message: 'stopped', startedAt, finishedAt: startedAt };
     }
+    if (this.dead) return { action, ok: false, attempted: false, message: 'abandoned', startedAt, finishedAt: startedAt };
     const id = journal.nextId();
+    this.owned.add(id);
     // Durable before the provider hears of it: after a crash, this open intent stops the VM from being planned again.
     journal.append({ type: 'intent', id, cluster: this.o.cluster, action, at: startedAt });
     this.decide('action-started', action, describe(action));
     try {
       const ref = await this.call(action);
+      this.assertAlive();
       journal.append({ type: 'started', id, cluster: this.o.cluster, task: ref, at: clock.now() });
       await this.follow(ref);
+      this.assertAlive();
       const finishedAt = clock.now();
       journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: true, at: finishedAt });
+      this.owned.delete(id);
       this.decide('action-succeeded', action, `${describe(action)} in ${formatDuration(finishedAt - startedAt)}`, { durationMs: finishedAt - startedAt });
       return { action, ok: true, attempted: true, startedAt, finishedAt };
     } catch (e) {
       const finishedAt = clock.now();
+      if (this.dead) return { action, ok: false, attempted: true, message: 'abandoned', startedAt, finishedAt };
       const message = messageOf(e);
       journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: false, at: finishedAt, message });
+      this.owned.delete(id);
       this.decide('action-failed', action, `${describe(action)} failed: ${message}`, { code: isVigilError(e) ? e.code : undefined });
       return { action, ok: false, attempted: true, message, startedAt, finishedAt };
     }
@@ -199,10 +220,15 @@ export class Executor {
     });
   }
 
+  private assertAlive(): void {
+    if (this.dead) throw new Error('abandoned');
+  }
+
   private async follow(ref: TaskRef): Promise<void> {
     const { provider, clock, taskPollMs, taskTimeoutMs } = this.o;
     const deadline = clock.now() + taskTimeoutMs;
     for (;;) {
+      this.assertAlive();
       const state = await provider.task(ref);
       if (state.state === 'success') return;
       if (state.state === 'error') {
@@ -216,13 +242,14 @@ export class Executor {
   }
 
   private decide(kind: 'action-started' | 'action-succeeded' | 'action-failed' | 'action-dropped' | 'orchestration', action: Action, message: string, data: Record<string, unknown> = {}): void {
+    if (this.dead) return;
     this.o.decisions.record({
       at: this.o.clock.now(),
       cluster: this.o.cluster,
       kind,
       subject: action.type === 'maintenance' ? action.host : action.vm,
       message,
-      data: { action: action.type, ...data },
+      data: { action: action.type, ...(action.type === 'maintenance' ? {} : { from: action.from, to: action.to }), ...data },
     });
   }
 }

@@ -17,7 +17,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../config/schema.js';
+import { duration } from '../config/types.js';
 import { IpmiAgent } from './ipmi.js';
 import { RedfishAgent } from './redfish.js';
 import { isHttpUrlTemplate } from './template.js';

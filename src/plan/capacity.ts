@@ -66,7 +66,8 @@ export function capacityReport(snapshot: ClusterSnapshot, health: ReadonlyMap<st
     plansMade += 1;
     const h = new Map(health);
     for (const f of failed) h.set(f, { host: f, state: 'failed', since: 0, reason: 'what-if' });
-    return planRecovery({ snapshot, health: h, policies, inflight: [], now: snapshot.takenAt });
+    // Capacity is about room, not proof: the failed hosts are taken as fenced.
+    return planRecovery({ snapshot, health: h, policies, inflight: [], now: snapshot.takenAt, assumeFenced: true });
   };
 
   search: for (let k = 1; k <= Math.min(maxFailures, candidates.length); k++) {

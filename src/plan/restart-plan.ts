@@ -19,6 +19,7 @@ import { formatGiB } from '../model/units.js';
 import { formatDuration } from '../clock/duration.js';
 import type { HostHealth } from '../health/types.js';
 import type { PolicySet, VmRules } from '../policy/policy-set.js';
+import type { FencingMode } from '../policy/schema.js';
 import { globToRegExp } from '../policy/glob.js';
 import { CapacityState } from './placement/capacity-state.js';
 import { placeVm, STRATEGIES, type PlacementStrategy } from './placement/engine.js';
@@ -43,6 +44,19 @@ export interface RecoveryInput {
   readonly attempts?: ReadonlyMap<string, RestartAttempts>;
   /** Only these strategies (tests and benchmarks); default: all, as needed. */
   readonly strategies?: readonly PlacementStrategy[];
+  /** Hosts that have a fencing agent configured (for `fencing: ifConfigured`). */
+  readonly fenceable?: ReadonlySet<string>;
+  /** False when the provider cannot start a failed host's VMs elsewhere (its platform's own HA does). */
+  readonly canRestartElsewhere?: boolean;
+  /** What-if plans (simulate, capacity): the failed hosts are taken as fenced, as they would be before restarts. */
+  readonly assumeFenced?: boolean;
+}
+
+/** A VM of a failed host that may restart only once its host is proven off. */
+export interface AwaitingFence {
+  readonly vm: string;
+  readonly from: string;
+  readonly reason: string;
 }
 
 /** A VM that would restart but must not, with the reason (platform HA owns it, policy disables it, a retry waits). */
@@ -55,13 +69,27 @@ export interface Skipped {
 export interface RecoveryPlan extends Plan {
   readonly actions: readonly RestartAction[];
   readonly skipped: readonly Skipped[];
+  readonly awaitingFence: readonly AwaitingFence[];
   /** The placement strategy whose plan was chosen. */
   readonly strategy: PlacementStrategy['name'];
 }
 
-/** Hosts whose VMs may be restarted elsewhere: failed (or proven off). */
+/** Hosts whose VMs are candidates for restart elsewhere: failed, or proven off. */
 export function releasesVms(health: HostHealth | undefined): boolean {
   return health?.state === 'failed' || health?.state === 'fenced';
+}
+
+/**
+ * Why a VM of a failed host must still wait, or undefined when it may go:
+ * a fenced host releases every VM; a failed one only those whose fencing
+ * mode does not ask for a fence.
+ */
+export function fenceWait(mode: FencingMode, health: HostHealth, fenceable: boolean): string | undefined {
+  if (health.state === 'fenced' || mode === 'none') return undefined;
+  if (mode === 'ifConfigured' && !fenceable) return undefined;
+  return fenceable
+    ? `host ${health.host} must be fenced first`
+    : `host ${health.host} must be proven off first, and no fencing agent is configured for it: once it is off, run \`vigil fence confirm ${health.host}\``;
 }
 
 interface Candidate {
@@ -80,6 +108,8 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
   const candidates: Candidate[] = [];
   const skipped: Skipped[] = [];
   const gaveUp: Unplaced[] = [];
+  const awaitingFence: AwaitingFence[] = [];
+  const clusterFencing = policies.clusterRules(cluster).fencing;
   for (const vm of snapshot.vms) {
     const hostHealth = health.get(vm.host);
     if (!releasesVms(hostHealth) || vm.power !== 'on' || busy.has(vm.name)) continue;
@@ -87,9 +117,18 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
       skipped.push({ vm: vm.name, from: vm.host, reason: `recovered by the platform's own HA (${vm.managedBy})` });
       continue;
     }
+    if (input.canRestartElsewhere === false) {
+      skipped.push({ vm: vm.name, from: vm.host, reason: `the ${snapshot.provider} provider cannot restart VMs on other hosts here; the platform's own HA must` });
+      continue;
+    }
     const rules = rulesOf(vm);
     if (rules.priority === 'disabled') {
       skipped.push({ vm: vm.name, from: vm.host, reason: `restart disabled by policy ${rules.policy ?? ''}`.trim() });
+      continue;
+    }
+    const waitReason = input.assumeFenced ? undefined : fenceWait(rules.fencing ?? clusterFencing, hostHealth as HostHealth, input.fenceable?.has(vm.host) ?? false);
+    if (waitReason) {
+      awaitingFence.push({ vm: vm.name, from: vm.host, reason: waitReason });
       continue;
     }
     const priority = rules.priority;
@@ -110,6 +149,7 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
   }
   candidates.sort(restartOrder);
   skipped.sort((a, b) => compareNames(a.vm, b.vm));
+  awaitingFence.sort((a, b) => compareNames(a.vm, b.vm));
 
   const waveOf = new Map<string, number>();
   for (const p of RESTART_ORDER) if (candidates.some((c) => c.priority === p)) waveOf.set(p, waveOf.size + 1);
@@ -146,7 +186,7 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
     };
   });
   const unplaced = [...chosen.unplaced, ...gaveUp];
-  return { cluster, at: now, actions, unplaced, skipped, strategy: chosen.strategy };
+  return { cluster, at: now, actions, unplaced, skipped, awaitingFence, strategy: chosen.strategy };
 }
 
 interface Placement {

@@ -6,7 +6,7 @@
 import type { Labels, Vm } from '../model/inventory.js';
 import type { Priority } from '../model/actions.js';
 import { globToRegExp } from './glob.js';
-import type { ClusterPolicyDoc, VmPolicyDoc } from './schema.js';
+import type { ClusterPolicyDoc, FencingMode, VmPolicyDoc } from './schema.js';
 
 export interface ClusterRules {
   readonly overcommit: { readonly cpu: number; readonly memory: number };
@@ -15,6 +15,7 @@ export interface ClusterRules {
   readonly reservePercent: { readonly cpu: number; readonly memory: number };
   /** Globs naming the dedicated failover hosts. */
   readonly failoverHosts: readonly string[];
+  readonly fencing: FencingMode;
 }
 
 export interface VmRules {
@@ -32,6 +33,8 @@ export interface VmRules {
   readonly afterTimeoutMs: number;
   readonly maxAttempts: number;
   readonly retryDelayMs: number;
+  /** Set when a VmPolicy overrides the cluster's fencing mode. */
+  readonly fencing?: FencingMode;
 }
 
 export const DEFAULT_CLUSTER_RULES: ClusterRules = {
@@ -39,6 +42,7 @@ export const DEFAULT_CLUSTER_RULES: ClusterRules = {
   tolerateHostFailures: 0,
   reservePercent: { cpu: 0, memory: 0 },
   failoverHosts: [],
+  fencing: 'required',
 };
 
 /** vSphere HA waits 600 s for a dependency; pve-ha-manager retries once. Vigil: 5 minutes, 3 attempts, 30 s doubling. */
@@ -86,6 +90,7 @@ export class PolicySet {
     let tolerate = DEFAULT_CLUSTER_RULES.tolerateHostFailures;
     let reserve = DEFAULT_CLUSTER_RULES.reservePercent;
     let failoverHosts = DEFAULT_CLUSTER_RULES.failoverHosts;
+    let fencing = DEFAULT_CLUSTER_RULES.fencing;
     const ordered = [...this.clusterPolicies.filter((p) => p.cluster === '*'), ...this.clusterPolicies.filter((p) => p.cluster === cluster)];
     for (const p of ordered) {
       cpu = p.overcommit?.cpu ?? cpu;
@@ -93,8 +98,9 @@ export class PolicySet {
       tolerate = p.admission?.tolerateHostFailures ?? tolerate;
       reserve = { cpu: p.admission?.reservePercent?.cpu ?? reserve.cpu, memory: p.admission?.reservePercent?.memory ?? reserve.memory };
       failoverHosts = p.admission?.failoverHosts ?? failoverHosts;
+      fencing = p.fencing ?? fencing;
     }
-    const rules = { overcommit: { cpu, memory }, tolerateHostFailures: tolerate, reservePercent: reserve, failoverHosts };
+    const rules = { overcommit: { cpu, memory }, tolerateHostFailures: tolerate, reservePercent: reserve, failoverHosts, fencing };
     this.clusterCache.set(cluster, rules);
     return rules;
   }
@@ -125,6 +131,7 @@ function compileRules(d: VmPolicyDoc): VmRules {
     afterTimeoutMs: r?.afterTimeout ?? DEFAULT_VM_RULES.afterTimeoutMs,
     maxAttempts: r?.maxAttempts ?? DEFAULT_VM_RULES.maxAttempts,
     retryDelayMs: r?.retryDelay ?? DEFAULT_VM_RULES.retryDelayMs,
+    ...(r?.fencing ? { fencing: r.fencing } : {}),
   };
 }
 

@@ -5,16 +5,27 @@
  */
 import { z } from 'zod';
 import { PRIORITIES } from '../model/actions.js';
-import { duration } from '../config/schema.js';
+import { duration } from '../config/types.js';
 import { isValidGlob } from './glob.js';
 
 const labels = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 const glob = z.string().min(1).refine(isValidGlob, 'not a valid glob');
 const percent = z.number().min(0).max(90);
 
+/**
+ * When a failed host's VMs may restart elsewhere: `required` only once the
+ * host is proven off (fenced, or confirmed by an operator); `ifConfigured`
+ * fences when an agent is configured for the host and otherwise restarts on
+ * detection alone; `none` never waits for a fence (only for storage that
+ * cannot be written twice).
+ */
+export const FENCING_MODES = ['required', 'ifConfigured', 'none'] as const;
+export type FencingMode = (typeof FENCING_MODES)[number];
+
 export const clusterPolicySchema = z.strictObject({
   kind: z.literal('ClusterPolicy'),
   cluster: z.string().min(1).default('*'),
+  fencing: z.enum(FENCING_MODES).optional(),
   admission: z
     .strictObject({
       /** Keep enough headroom to restart every restartable VM after this many host failures. */
@@ -57,6 +68,8 @@ export const vmPolicySchema = z.strictObject({
       maxAttempts: z.number().int().min(1).max(20).optional(),
       /** Wait before the second attempt; doubled for each further one. */
       retryDelay: duration(0).optional(),
+      /** Overrides the cluster's fencing mode for these VMs. */
+      fencing: z.enum(FENCING_MODES).optional(),
     })
     .optional(),
   placement: z

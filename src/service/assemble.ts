@@ -1,17 +1,21 @@
 /**
  * Builds a running controller from a loaded config: one provider and one
- * ClusterController per cluster entry, sharing the clock, the decision log
- * and the policy set. `vigil run`, the demo and the scenario runner all
- * assemble the same way, so what the tests exercise is what runs.
+ * ClusterController per cluster entry, sharing the clock, the decision log,
+ * the journal and the policy set. `vigil run`, the demo and the scenario
+ * runner all assemble the same way, so what the tests exercise is what runs.
  */
 import type { Clock } from '../clock/clock.js';
 import type { VigilConfig } from '../config/load.js';
 import { DecisionLog } from '../decisions.js';
-import { PollCountDetector } from '../health/poll-count-detector.js';
+import { EvidenceDetector } from '../health/evidence-detector.js';
+import { HostProber } from '../health/probe.js';
 import type { Logger } from '../log.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import type { Provider } from '../provider.js';
 import { MemoryJournal, type Journal } from '../state/journal.js';
+import { buildAgentSelector } from '../fence/registry.js';
+import type { FenceAgentEntry } from '../fence/agent-config.js';
+import type { HttpTransport } from '../fence/types.js';
 import { ClusterController } from './cluster-controller.js';
 import type { StatusReport } from './status.js';
 
@@ -21,8 +25,13 @@ export interface AssembleOptions {
   readonly logger: Logger;
   readonly policies: PolicySet;
   readonly decisions?: DecisionLog;
-  readonly journalFor?: (cluster: string) => Journal;
+  /** Where intents, proofs and freezes are kept (default: in memory). */
+  readonly journal?: Journal;
   readonly purpose?: 'service' | 'oneshot';
+  /** HTTP for fence agents (default: real sockets); the scenario runner passes the lab's server in memory. */
+  readonly fenceTransport?: HttpTransport;
+  /** Told how long each reconcile took (metrics). */
+  readonly onPoll?: (cluster: string, provider: string, ms: number, ok: boolean) => void;
 }
 
 /** The policy set in force; shared by every cluster so a reload reaches all of them at once. */
@@ -35,6 +44,7 @@ export class Controller {
     readonly clusters: readonly ClusterController[],
     readonly providers: ReadonlyMap<string, Provider>,
     readonly decisions: DecisionLog,
+    readonly journal: Journal,
     private readonly clock: Clock,
     private readonly policyRef: PolicyRef,
   ) {}
@@ -74,6 +84,11 @@ export class Controller {
     await Promise.all(this.clusters.map((c) => c.idle()));
   }
 
+  /** Simulates a process death for tests: timers stop, nothing is waited for, nothing more is written. */
+  async crash(): Promise<void> {
+    await Promise.all(this.clusters.map((c) => c.crash()));
+  }
+
   status(): StatusReport {
     return { generatedAt: new Date(this.clock.now()).toISOString(), source: 'service', clusters: this.clusters.map((c) => c.status()) };
   }
@@ -81,32 +96,47 @@ export class Controller {
 
 export async function assembleController(o: AssembleOptions): Promise<Controller> {
   const decisions = o.decisions ?? new DecisionLog(o.logger);
+  const journal = o.journal ?? new MemoryJournal();
   const providers = new Map<string, Provider>();
   const clusters: ClusterController[] = [];
   const policyRef: PolicyRef = { current: o.policies };
+  const ctl = o.config.controller;
   try {
     for (const { config, module } of o.config.clusters) {
-      const provider = await module.create(config, { clock: o.clock, logger: o.logger.child({ cluster: config.name }), baseDir: o.config.baseDir, purpose: o.purpose ?? 'service' });
+      const logger = o.logger.child({ cluster: config.name });
+      const provider = await module.create(config, { clock: o.clock, logger, baseDir: o.config.baseDir, purpose: o.purpose ?? 'service' });
       providers.set(config.name, provider);
-      const ctl = o.config.controller;
+      const pollIntervalMs = (config.pollInterval as number | undefined) ?? ctl.pollInterval;
+      const d = ctl.detection;
+      // By default the polls themselves are the window; jitter may bring two polls closer than the interval.
+      const minDownMs = d.minDown ?? Math.floor(pollIntervalMs * (1 - ctl.pollJitter) * Math.max(0, d.failAfterPolls - 1));
+      const fencing = config.fencing as { agents: FenceAgentEntry[] } | undefined;
       clusters.push(
         new ClusterController({
           name: config.name,
           provider,
           clock: o.clock,
-          logger: o.logger.child({ cluster: config.name }),
+          logger,
           decisions,
           policies: () => policyRef.current,
-          detector: new PollCountDetector({ failAfterPolls: ctl.detection.failAfterPolls }),
-          journal: o.journalFor?.(config.name) ?? new MemoryJournal(),
+          detector: new EvidenceDetector({
+            failAfterPolls: d.failAfterPolls,
+            minDownMs,
+            hintMinDownMs: Math.min(d.hintMinDown ?? 2_000, minDownMs),
+            hintWindowMs: 300_000,
+            recoverAfterPolls: d.recoverAfterPolls,
+            flapping: { transitions: d.flapping.transitions, windowMs: d.flapping.window, quarantineMs: d.flapping.quarantine },
+          }),
+          prober: new HostProber(provider, { ...(d.probe.port ? { port: d.probe.port } : {}), timeoutMs: d.probe.timeout }),
+          journal,
           mode: (config.mode as 'enforce' | 'observe' | undefined) ?? ctl.mode,
-          pollIntervalMs: (config.pollInterval as number | undefined) ?? ctl.pollInterval,
-          execution: {
-            maxParallel: ctl.execution.maxParallel,
-            taskTimeoutMs: ctl.execution.taskTimeout,
-            taskPollMs: ctl.execution.taskPollInterval,
-            retries: ctl.execution.retries,
-          },
+          pollIntervalMs,
+          pollJitter: ctl.pollJitter,
+          execution: { maxParallel: ctl.execution.maxParallel, taskTimeoutMs: ctl.execution.taskTimeout, taskPollMs: ctl.execution.taskPollInterval, retries: ctl.execution.retries },
+          guard: { maxFailures: ctl.guard.maxFailures, windowMs: ctl.guard.window },
+          agentsFor: buildAgentSelector(fencing?.agents ?? [], { clock: o.clock, logger, baseDir: o.config.baseDir }, o.fenceTransport),
+          hintFollowUpMs: Math.min(d.hintMinDown ?? 2_000, minDownMs),
+          ...(o.onPoll ? { onPoll: (ms: number, ok: boolean) => o.onPoll?.(config.name, provider.kind, ms, ok) } : {}),
         }),
       );
     }
@@ -114,5 +144,5 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
     await Promise.allSettled([...providers.values()].map((p) => p.close()));
     throw e;
   }
-  return new Controller(clusters, providers, decisions, o.clock, policyRef);
+  return new Controller(clusters, providers, decisions, journal, o.clock, policyRef);
 }

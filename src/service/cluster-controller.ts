@@ -1,24 +1,36 @@
 /**
  * One cluster's control loop. Level-triggered: each reconcile reads the
  * cluster afresh and decides from what it sees, whatever asked for it (the
- * poll timer, a webhook, the CLI). Reconciles of one cluster never overlap;
- * actions run in the background so detection goes on while VMs restart.
+ * poll timer, an alarm hint, the CLI). Reconciles of one cluster never
+ * overlap; actions and fencing run in the background so detection goes on.
  *
- *   snapshot -> detect (pure) -> plan (pure) -> execute (journaled)
+ *   snapshot + probes + hints -> detect (pure) -> journal facts -> guard
+ *     -> settle intents left open by a crash -> plan (pure)
+ *     -> fence what must be proven off -> act (journaled) -> capacity
+ *
+ * Safety rules kept here: nothing acts on a frozen cluster (fencing
+ * included); a VM with an open intent is never planned again until the
+ * intent is settled; a failed host's VMs restart only once it is fenced,
+ * unless policy says no fence is needed.
  */
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import { formatDuration } from '../clock/duration.js';
 import type { DecisionKind, DecisionLog } from '../decisions.js';
-import { messageOf } from '../errors.js';
-import type { FailureDetector, HostHealth } from '../health/types.js';
+import { isVigilError, messageOf } from '../errors.js';
+import type { FailureDetector, HostHealth, HostHint } from '../health/types.js';
+import { MassFailureGuard, type GuardOptions } from '../health/mass-failure-guard.js';
+import type { HostProber } from '../health/probe.js';
 import type { Logger } from '../log.js';
 import type { Action, Unplaced } from '../model/actions.js';
 import type { ClusterSnapshot } from '../model/inventory.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import type { Provider } from '../provider.js';
-import { planRecovery, type RecoveryPlan, type RestartAttempts } from '../plan/restart-plan.js';
+import { planRecovery, type AwaitingFence, type RecoveryPlan, type RestartAttempts } from '../plan/restart-plan.js';
 import { capacityReport, describeCapacity, type CapacityReport } from '../plan/capacity.js';
-import { Executor, describe, type ActionOutcome } from '../execute/executor.js';
-import type { Journal } from '../state/journal.js';
+import { Executor, describe } from '../execute/executor.js';
+import { Fencer } from '../fence/fencer.js';
+import type { FenceAgent } from '../fence/types.js';
+import { key, type Journal, type OpenIntent } from '../state/journal.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
 
 export type Mode = 'enforce' | 'observe';
@@ -38,18 +50,31 @@ export interface ClusterControllerOptions {
   readonly decisions: DecisionLog;
   readonly policies: () => PolicySet;
   readonly detector: FailureDetector;
+  readonly prober?: HostProber;
   readonly journal: Journal;
   readonly mode: Mode;
   readonly pollIntervalMs: number;
+  /** Share of the interval each poll may move by (0 in simulated-time tests). */
+  readonly pollJitter?: number;
   readonly execution: ExecutionSettings;
+  readonly guard: GuardOptions;
+  /** The configured fencing agents for a host. */
+  readonly agentsFor?: (host: string) => readonly FenceAgent[];
+  /** With an alarm hint, the second look at a host comes this soon. */
+  readonly hintFollowUpMs?: number;
   /** How often failover capacity is recomputed (it is also recomputed when a host's health changes). */
   readonly capacityIntervalMs?: number;
+  /** Told how long each reconcile took, and whether the cluster answered (metrics). */
+  readonly onPoll?: (ms: number, ok: boolean) => void;
 }
 
 export class ClusterController {
   readonly name: string;
   private readonly executor: Executor;
+  private readonly fencer: Fencer;
+  private readonly guard: MassFailureGuard;
   private timer?: TimerHandle;
+  private followUp?: TimerHandle;
   private running = false;
   private inProgress?: Promise<void>;
   private again = false;
@@ -58,15 +83,19 @@ export class ClusterController {
   private lastPollAt?: number;
   private lastError?: string;
   private unplaced = new Map<string, Unplaced>();
-  private skippedSeen = new Map<string, string>();
-  private observed = new Set<string>();
+  private awaiting = new Map<string, AwaitingFence>();
+  private said = new Map<string, string>();
   private completedPolls = 0;
-  private readonly attempts = new Map<string, RestartAttempts>();
+  private hints: HostHint[] = [];
   private capacity?: CapacityReport;
   private capacityAt?: number;
+  private wasFrozen = false;
+  /** Set by crash(): this controller stands for a process that died. */
+  private dead = false;
 
   constructor(private readonly o: ClusterControllerOptions) {
     this.name = o.name;
+    this.guard = new MassFailureGuard(o.guard);
     this.executor = new Executor({
       cluster: o.name,
       provider: o.provider,
@@ -79,6 +108,15 @@ export class ClusterController {
       retries: o.execution.retries,
       retryBaseMs: Math.min(o.pollIntervalMs, 5_000),
       verify: (actions) => this.verify(actions),
+    });
+    this.fencer = new Fencer({
+      cluster: o.name,
+      clock: o.clock,
+      journal: o.journal,
+      decisions: o.decisions,
+      provider: o.provider,
+      agentsFor: o.agentsFor ?? (() => []),
+      onFenced: () => this.requestReconcile(),
     });
   }
 
@@ -93,13 +131,31 @@ export class ClusterController {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
+    if (this.followUp) this.o.clock.clearTimeout(this.followUp);
     this.executor.stop();
+    this.fencer.stop();
     await this.inProgress;
   }
 
-  /** Resolves when no reconcile and no action is running. */
+  /**
+   * For crash tests in simulated time: stop every timer and never write to
+   * the journal again, as a killed process would not. Work in flight is
+   * abandoned where it stands.
+   */
+  async crash(): Promise<void> {
+    this.running = false;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    if (this.followUp) this.o.clock.clearTimeout(this.followUp);
+    this.dead = true;
+    this.executor.abandon();
+    this.fencer.abandon();
+    await Promise.resolve();
+  }
+
+  /** Resolves when no reconcile, fencing run or action is running. */
   async idle(): Promise<void> {
     await this.inProgress;
+    await this.fencer.idle();
     await this.executor.idle();
   }
 
@@ -117,6 +173,21 @@ export class ClusterController {
     this.schedule(0);
   }
 
+  /**
+   * An alarm about a host: look now, and look again shortly so that the
+   * second confirmation does not wait a whole poll interval. A hint never
+   * fails a host by itself.
+   */
+  addHint(hint: HostHint): void {
+    this.hints = [...this.hints.filter((h) => this.o.clock.now() - h.at < 600_000), hint].slice(-200);
+    this.requestReconcile();
+    if (this.followUp) this.o.clock.clearTimeout(this.followUp);
+    this.followUp = this.o.clock.setTimeout(() => {
+      this.followUp = undefined;
+      this.requestReconcile();
+    }, this.o.hintFollowUpMs ?? 2_000);
+  }
+
   private schedule(delayMs: number): void {
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = this.o.clock.setTimeout(() => {
@@ -126,9 +197,23 @@ export class ClusterController {
         if (this.again) {
           this.again = false;
           this.schedule(0);
-        } else this.schedule(this.o.pollIntervalMs);
+        } else this.schedule(this.nextInterval());
       });
     }, delayMs);
+  }
+
+  /**
+   * The poll interval, moved by up to pollJitter of itself. Seeded by the
+   * cluster's name and the poll count, so it spreads clusters apart yet is
+   * the same on every run.
+   */
+  private nextInterval(): number {
+    const jitter = this.o.pollJitter ?? 0;
+    if (!jitter) return this.o.pollIntervalMs;
+    let h = 2166136261;
+    for (const ch of `${this.name}#${this.completedPolls}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+    const unit = ((h >>> 0) / 4294967295) * 2 - 1;
+    return Math.round(this.o.pollIntervalMs * (1 + jitter * unit));
   }
 
   /** One pass: observe, detect, plan, act. Never throws. */
@@ -137,81 +222,213 @@ export class ClusterController {
       this.again = true;
       return this.inProgress;
     }
-    this.inProgress = this.reconcileOnce().finally(() => {
-      this.inProgress = undefined;
-    });
+    const started = this.o.clock.now();
+    this.inProgress = this.reconcileOnce()
+      .then(() => this.o.onPoll?.(this.o.clock.now() - started, this.lastError === undefined))
+      .catch((e: unknown) => {
+        this.o.logger.error({ err: e }, 'reconcile failed');
+        this.decide('alert', this.name, `internal error during reconcile: ${messageOf(e)}`);
+      })
+      .finally(() => {
+        this.inProgress = undefined;
+      });
     return this.inProgress;
   }
 
   private async reconcileOnce(): Promise<void> {
-    const { clock, provider } = this.o;
+    const { clock, provider, journal } = this.o;
     const now = clock.now();
     let snapshot: ClusterSnapshot;
     try {
       snapshot = await provider.snapshot();
     } catch (e) {
+      if (this.dead) return;
       const message = messageOf(e);
       if (!this.lastError) this.decide('poll-failed', this.name, `cannot read the cluster: ${message}; no action on this cluster until it answers`);
       this.lastError = message;
       return;
     }
+    if (this.dead) return;
     if (this.lastError) this.decide('poll-recovered', this.name, 'the cluster answers again');
     this.lastError = undefined;
     this.snapshot = snapshot;
     this.lastPollAt = now;
     this.completedPolls += 1;
 
-    const view = this.o.detector.observe({ now, snapshot });
-    this.health = view.hosts;
+    // Detect.
+    const probes = this.o.prober ? await this.o.prober.probe(snapshot.hosts) : undefined;
+    if (this.dead) return;
+    const view = this.o.detector.observe({ now, snapshot, ...(probes ? { probes } : {}), hints: this.hints });
+    const transitions = [...view.transitions];
     for (const t of view.transitions) {
+      // A host back from failure: earlier proofs no longer apply, and its fence failures are moot.
+      if ((t.from === 'failed' || t.from === 'fenced') && (t.to === 'recovering' || t.to === 'healthy' || t.to === 'suspect')) {
+        const k = key(this.name, t.host);
+        if (journal.state().fenced.has(k) || journal.state().confirmed.has(k)) journal.append({ type: 'host-back', cluster: this.name, host: t.host, at: now });
+        this.fencer.forget(t.host);
+      }
+    }
+    // Proofs from the journal: a BMC's (kept across restarts) or an operator's.
+    const state = journal.state();
+    for (const h of snapshot.hosts) {
+      const k = key(this.name, h.name);
+      const proof = state.fenced.get(k) ?? state.confirmed.get(k);
+      if (!proof) continue;
+      if (h.state !== 'notResponding') {
+        // The manager sees it: a confirmation that it is off cannot be right.
+        journal.append({ type: 'host-back', cluster: this.name, host: h.name, at: now });
+        this.decide('alert', h.name, `a proof that ${h.name} is off was dropped: the manager reports it ${h.state}`);
+        continue;
+      }
+      const current = this.o.detector.current().get(h.name)?.state;
+      // A proof that it is off stands while the manager cannot see it: a restarted controller need not wait to re-detect it.
+      if (current === 'failed' || current === 'suspect') {
+        const why = proof.type === 'fenced' ? `proven off by ${proof.agent}: ${proof.evidence}` : `an operator (${proof.by}) confirmed it is off`;
+        const t = this.o.detector.markFenced(h.name, now, why);
+        if (t) transitions.push(t);
+      }
+    }
+    this.health = this.o.detector.current();
+    for (const t of transitions) {
       // The first sighting of a working host is not news.
       if (t.from === 'unknown' && (t.to === 'healthy' || t.to === 'maintenance')) continue;
       this.decide('host-health', t.host, t.from === t.to ? `still ${t.to}: ${t.reason}` : `${t.from} -> ${t.to}: ${t.reason}`, { from: t.from, to: t.to });
     }
 
+    // Guard. An unfreeze first: the failures a person has just looked at must not freeze the cluster again.
+    if (this.wasFrozen && !this.frozen()) {
+      this.guard.acknowledge(now);
+      this.decide('unfrozen', this.name, 'automation resumed');
+    }
+    const guard = this.guard.observe(transitions, this.health, now);
+    if (guard.trip && !this.frozen()) {
+      const reason = `${guard.hosts.length} hosts went down within ${formatDuration(this.o.guard.windowMs)} (${guard.hosts.join(', ')}), more than the limit of ${guard.limit}: the controller may have lost its view`;
+      journal.append({ type: 'freeze', cluster: this.name, reason, by: 'mass-failure guard', at: now });
+      this.decide('frozen', this.name, `automation frozen: ${reason}. Nothing will be fenced or restarted until a person runs \`vigil unfreeze --cluster ${this.name}\``);
+    }
+    const frozen = this.frozen();
+    this.wasFrozen = frozen;
+
+    // Intents a previous run left open (a crash, a leader change).
+    const orphans = await this.settleOrphans(snapshot, now);
+    if (this.dead) return;
+
     // A VM seen running on a healthy host needs no more attempts, whoever started it.
-    for (const vm of snapshot.vms) if (vm.power === 'on' && this.health.get(vm.host)?.state === 'healthy') this.attempts.delete(vm.name);
-
-    const policies = this.o.policies();
-    const plan = planRecovery({ snapshot, health: this.health, policies, inflight: this.executor.inflight(), now, attempts: this.attempts });
-    this.report(plan);
-    if (plan.actions.length && this.o.mode === 'enforce') void this.executor.submit(plan.actions).then((outcomes) => this.recordAttempts(outcomes));
-    if (this.capacityAt === undefined || view.transitions.length > 0 || now - this.capacityAt >= (this.o.capacityIntervalMs ?? 60_000)) this.checkCapacity(snapshot, now);
-  }
-
-  private recordAttempts(outcomes: readonly ActionOutcome[]): void {
-    for (const o of outcomes) {
-      if (o.action.type !== 'restart' || !o.attempted) continue;
-      if (o.ok) this.attempts.delete(o.action.vm);
-      else {
-        const before = this.attempts.get(o.action.vm);
-        this.attempts.set(o.action.vm, { count: (before?.count ?? 0) + 1, lastAt: o.finishedAt, lastTarget: o.action.to, ...(o.message ? { lastError: o.message } : {}) });
+    const attempts = new Map<string, RestartAttempts>();
+    for (const [k, a] of journal.state().attempts) if (k.startsWith(`${this.name}/`)) attempts.set(k.slice(this.name.length + 1), a);
+    for (const vm of snapshot.vms) {
+      if (attempts.has(vm.name) && vm.power === 'on' && this.health.get(vm.host)?.state === 'healthy') {
+        journal.append({ type: 'attempts-reset', cluster: this.name, vm: vm.name, at: now });
+        attempts.delete(vm.name);
       }
     }
+
+    // Plan.
+    const policies = this.o.policies();
+    const fenceable = new Set(snapshot.hosts.filter((h) => this.fencer.canFence(h.name)).map((h) => h.name));
+    const inflight = [...this.executor.inflight(), ...orphans];
+    const plan = planRecovery({ snapshot, health: this.health, policies, inflight, now, attempts, fenceable, canRestartElsewhere: this.o.provider.capabilities.restartElsewhere });
+    this.report(plan, frozen);
+
+    // Fence, act.
+    if (this.o.mode === 'observe' && !frozen && plan.awaitingFence.length) this.observeFencing(plan, snapshot, policies, inflight, now, attempts, fenceable);
+    if (frozen || this.o.mode !== 'enforce') {
+      if (frozen && plan.actions.length) this.sayOnce('frozen-actions', `${plan.actions.length} planned action(s) held: the cluster is frozen`);
+    } else {
+      const toFence = new Set(plan.awaitingFence.map((w) => w.from).filter((h) => fenceable.has(h)));
+      for (const host of toFence) {
+        const h = snapshot.hosts.find((x) => x.name === host);
+        this.fencer.fence({ host, ...(h?.address ? { address: h.address } : {}) });
+      }
+      if (plan.actions.length) void this.executor.submit(plan.actions);
+    }
+    if (this.capacityAt === undefined || transitions.length > 0 || now - this.capacityAt >= (this.o.capacityIntervalMs ?? 60_000)) this.checkCapacity(snapshot, now);
   }
 
-  private checkCapacity(snapshot: ClusterSnapshot, now: number): void {
-    const before = this.capacity;
-    const report = capacityReport(snapshot, this.health, this.o.policies());
-    this.capacity = report;
-    this.capacityAt = now;
-    const text = describeCapacity(report);
-    if (!report.ok && (!before || before.ok || describeCapacity(before) !== text)) this.decide('alert', this.name, `failover capacity below policy: ${text}`, { tolerates: report.tolerates, required: report.required });
-    else if (report.ok && before && !before.ok) this.decide('info', this.name, `failover capacity meets policy again: ${text}`);
+  /**
+   * Observe mode shows the whole sequence an enforcing controller would
+   * follow: the fences it would run, then the restarts it would plan once
+   * they succeed.
+   */
+  private observeFencing(plan: RecoveryPlan, snapshot: ClusterSnapshot, policies: PolicySet, inflight: readonly Action[], now: number, attempts: ReadonlyMap<string, RestartAttempts>, fenceable: ReadonlySet<string>): void {
+    const hosts = [...new Set(plan.awaitingFence.map((w) => w.from))];
+    for (const host of hosts) {
+      const how = fenceable.has(host) ? 'through its fencing agents' : 'once an operator confirms it is off (no fencing agent is configured)';
+      this.sayOnce(`would-fence:${host}`, `would fence ${host} ${how}; observe mode takes no action`, 'observe-only', host);
+    }
+    const asIfFenced = new Map(this.health);
+    for (const host of hosts) {
+      const h = asIfFenced.get(host);
+      if (h) asIfFenced.set(host, { ...h, state: 'fenced' });
+    }
+    const after = planRecovery({ snapshot, health: asIfFenced, policies, inflight, now, attempts, fenceable, canRestartElsewhere: this.o.provider.capabilities.restartElsewhere });
+    this.report({ ...after, unplaced: plan.unplaced, skipped: [], awaitingFence: plan.awaitingFence }, false);
   }
 
-  private report(plan: RecoveryPlan): void {
+  /** True when automation is frozen for this cluster (by the guard or a person, or for all clusters). */
+  frozen(): boolean {
+    const f = this.o.journal.state().frozen;
+    return f.has(this.name) || f.has('*');
+  }
+
+  /**
+   * Settles intents left open by an earlier run, from what the platform
+   * shows now. Returns the actions still possibly in flight: their VMs must
+   * not be planned again yet.
+   */
+  private async settleOrphans(snapshot: ClusterSnapshot, now: number): Promise<Action[]> {
+    const { journal, provider } = this.o;
+    const owned = this.executor.ownedIntents();
+    const stillOpen: Action[] = [];
+    const vms = new Map(snapshot.vms.map((v) => [v.name, v]));
+    // A call may be accepted by the platform just as the controller died; give it time to show.
+    const grace = Math.max(2 * this.o.pollIntervalMs, 15_000);
+    for (const [id, open] of journal.state().open) {
+      if (open.intent.cluster !== this.name || owned.has(id)) continue;
+      const a = open.intent.action;
+      const settled = await this.settleOne(id, open, vms, now, grace, provider);
+      if (settled === 'open') stillOpen.push(a);
+    }
+    return stillOpen;
+  }
+
+  private async settleOne(id: string, open: OpenIntent, vms: ReadonlyMap<string, ClusterSnapshot['vms'][number]>, now: number, grace: number, provider: Provider): Promise<'settled' | 'open'> {
+    const { journal } = this.o;
+    const a = open.intent.action;
+    const close = (ok: boolean, message: string): 'settled' => {
+      if (this.dead) return 'settled';
+      journal.append({ type: 'outcome', id, cluster: this.name, ok, message, at: now });
+      this.decide('journal', a.type === 'maintenance' ? a.host : a.vm, `an action left open by an earlier run (${describe(a)}): ${message}`);
+      return 'settled';
+    };
+    if (a.type !== 'maintenance') {
+      const vm = vms.get(a.vm);
+      if (vm && vm.host === a.to && vm.power === 'on') return close(true, `it took effect: ${a.vm} runs on ${a.to}`);
+    }
+    if (open.task) {
+      try {
+        const st = await provider.task(open.task);
+        if (st.state === 'success') return close(true, `its task ${open.task.id} succeeded`);
+        if (st.state === 'error') return close(false, `its task ${open.task.id} failed: ${st.message}`);
+        return 'open';
+      } catch (e) {
+        if (!(isVigilError(e) && e.code === 'VIGIL_E_UNKNOWN_TASK')) return 'open';
+        // The platform forgot the task: fall through to the grace rule.
+      }
+    }
+    if (now - open.intent.at < grace) return 'open';
+    return close(false, `no sign it took effect ${formatDuration(now - open.intent.at)} after it was recorded`);
+  }
+
+  private report(plan: RecoveryPlan, frozen: boolean): void {
     for (const a of plan.actions) {
       const data = { to: a.to, from: a.from, wave: a.wave, priority: a.priority };
-      if (this.o.mode === 'enforce') {
+      if (this.o.mode === 'enforce' && !frozen) {
         this.decide('restart-planned', a.vm, `${describe(a)}: ${a.reason}`, data);
         continue;
       }
-      // Observe mode re-plans the same thing every poll; say it once per VM and target.
-      const key = `${a.vm}->${a.to}`;
-      if (this.observed.has(key)) continue;
-      this.observed.add(key);
-      this.decide('observe-only', a.vm, `would ${describe(a)}: ${a.reason}; observe mode takes no action`, data);
+      // Observe mode and a frozen cluster re-plan the same thing every poll; say it once per VM and target.
+      this.sayOnce(`would:${a.vm}->${a.to}`, `would ${describe(a)}: ${a.reason}; ${frozen ? 'the cluster is frozen' : 'observe mode takes no action'}`, 'observe-only', a.vm, data);
     }
     const nowUnplaced = new Map(plan.unplaced.map((u) => [u.vm, u]));
     for (const u of plan.unplaced) {
@@ -219,15 +436,18 @@ export class ClusterController {
       if (!before || before.reason !== u.reason) this.decide('unplaced', u.vm, `cannot restart (from ${u.from}, priority ${u.priority}): ${u.reason}`);
     }
     this.unplaced = nowUnplaced;
-    for (const s of plan.skipped) {
-      if (this.skippedSeen.get(s.vm) === s.reason) continue;
-      this.skippedSeen.set(s.vm, s.reason);
-      this.decide('skipped', s.vm, `not restarted (was on ${s.from}): ${s.reason}`);
+    for (const s of plan.skipped) this.sayOnce(`skip:${s.vm}`, `not restarted (was on ${s.from}): ${s.reason}`, 'skipped', s.vm);
+    const byHost = new Map<string, AwaitingFence[]>();
+    for (const w of plan.awaitingFence) byHost.set(w.from, [...(byHost.get(w.from) ?? []), w]);
+    for (const [host, list] of byHost) {
+      this.sayOnce(`fence:${host}`, `${list.length} VM(s) of ${host} wait (${list.map((w) => w.vm).join(', ')}): ${list[0]?.reason ?? ''}`, 'awaiting-fence', host);
     }
+    this.awaiting = new Map(plan.awaitingFence.map((w) => [w.vm, w]));
   }
 
   /** Before each wave: drop actions the world no longer needs. */
   private async verify(actions: readonly Action[]): Promise<{ keep: Action[]; drop: { action: Action; reason: string }[] }> {
+    if (this.frozen()) return { keep: [], drop: actions.map((action) => ({ action, reason: 'the cluster was frozen' })) };
     let snap: ClusterSnapshot;
     try {
       snap = await this.o.provider.snapshot();
@@ -253,25 +473,49 @@ export class ClusterController {
     return { keep, drop };
   }
 
+  private checkCapacity(snapshot: ClusterSnapshot, now: number): void {
+    const before = this.capacity;
+    const report = capacityReport(snapshot, this.health, this.o.policies());
+    this.capacity = report;
+    this.capacityAt = now;
+    const text = describeCapacity(report);
+    // Alert again only when what is measured changes, not when the example in the text does.
+    const changed = !before || before.ok || before.tolerates !== report.tolerates || before.reserve.ok !== report.reserve.ok;
+    if (!report.ok && changed) this.decide('alert', this.name, `failover capacity below policy: ${text}`, { tolerates: report.tolerates, required: report.required });
+    else if (report.ok && before && !before.ok) this.decide('info', this.name, `failover capacity meets policy again: ${text}`);
+  }
+
   status(recentLimit = 30): ClusterStatus {
+    const frozen = this.o.journal.state().frozen;
+    const freeze = frozen.get(this.name) ?? frozen.get('*');
     return clusterStatus({
       name: this.name,
       provider: this.o.provider.kind,
       mode: this.o.mode,
-      frozen: false,
+      frozen: !!freeze,
+      ...(freeze ? { frozenReason: `${freeze.reason} (by ${freeze.by})` } : {}),
       ...(this.snapshot ? { snapshot: this.snapshot } : {}),
       health: this.health,
       ...(this.lastPollAt !== undefined ? { lastPollAt: this.lastPollAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
       inflight: this.executor.inflight(),
       unplaced: [...this.unplaced.values()],
+      awaitingFence: [...this.awaiting.values()],
+      fencing: this.fencer.status(),
       recent: this.o.decisions.recent(recentLimit, this.name),
       ...(this.capacity ? { capacity: this.capacity } : {}),
     });
   }
 
+  /** Records a decision the first time its text changes for this key; for states re-derived every poll. */
+  private sayOnce(k: string, message: string, kind: DecisionKind = 'info', subject = this.name, data?: Record<string, unknown>): void {
+    if (this.said.get(k) === message) return;
+    this.said.set(k, message);
+    this.decide(kind, subject, message, data);
+  }
+
   private decide(kind: DecisionKind, subject: string, message: string, data?: Record<string, unknown>): void {
+    if (this.dead) return;
     this.o.decisions.record({ at: this.o.clock.now(), cluster: this.name, kind, subject, message, ...(data ? { data } : {}) });
   }
 }
-

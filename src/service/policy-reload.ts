@@ -1,5 +1,5 @@
 /** Reloading policies in a running controller: a new set replaces the old only when it is valid. */
-import type { VigilConfig } from '../config/load.js';
+import { checkConfig, type VigilConfig } from '../config/load.js';
 import { formatProblem, ProblemsError } from '../config/problems.js';
 import type { DecisionLog } from '../decisions.js';
 import { loadConfigPolicies } from '../policy/resolve.js';
@@ -15,4 +15,25 @@ export function reloadPolicies(controller: Controller, config: VigilConfig, deci
     decisions.record({ at: now, cluster: '*', kind: 'alert', subject: 'policies', message: `the new policies are invalid; keeping the ones in force: ${problems.join('; ')}`, data: { problems } });
     return { ok: false, problems };
   }
+}
+
+/**
+ * SIGHUP: re-read vigil.yaml and the policies it names. An invalid config
+ * is refused with its problems (the old one stays); a valid one supplies
+ * the policy set. Changes to the cluster list or their connections need a
+ * restart, and Vigil says so instead of applying half of them.
+ */
+export async function reloadConfig(controller: Controller, current: VigilConfig, decisions: DecisionLog, now: number): Promise<{ ok: boolean; config: VigilConfig; problems: string[] }> {
+  const checked = await checkConfig(current.file, current.builtin);
+  if (!checked.config) {
+    const problems = checked.problems.map(formatProblem);
+    decisions.record({ at: now, cluster: '*', kind: 'alert', subject: 'config', message: `the new config is invalid; keeping the one in force: ${problems.join('; ')}`, data: { problems } });
+    return { ok: false, config: current, problems };
+  }
+  const clustersOf = (c: VigilConfig) => JSON.stringify(c.clusters.map((x) => x.config));
+  if (clustersOf(checked.config) !== clustersOf(current)) {
+    decisions.record({ at: now, cluster: '*', kind: 'alert', subject: 'config', message: 'the cluster list or a cluster connection changed: restart vigil to apply it (policies are reloaded now)' });
+  }
+  const r = reloadPolicies(controller, checked.config, decisions, now);
+  return { ok: r.ok, config: r.ok ? checked.config : current, problems: r.problems };
 }

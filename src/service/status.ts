@@ -9,6 +9,8 @@ import type { HostHealth } from '../health/types.js';
 import type { Decision } from '../decisions.js';
 import { usesCapacity } from '../plan/placement/capacity-state.js';
 import type { CapacityReport } from '../plan/capacity.js';
+import type { AwaitingFence } from '../plan/restart-plan.js';
+import type { FenceStatus } from '../fence/fencer.js';
 
 export interface StatusHost {
   readonly name: string;
@@ -55,6 +57,10 @@ export interface ClusterStatus {
   readonly datastores: readonly StatusDatastore[];
   readonly inflight: readonly Action[];
   readonly unplaced: readonly Unplaced[];
+  /** VMs of failed hosts that wait for their host to be proven off, with what a person can do. */
+  readonly awaitingFence: readonly AwaitingFence[];
+  /** Hosts being fenced, and fencing runs that failed. */
+  readonly fencing: readonly FenceStatus[];
   readonly recent: readonly Decision[];
   /** Failover capacity under the cluster's policies. */
   readonly capacity?: CapacityReport;
@@ -79,6 +85,8 @@ export interface ClusterStatusInput {
   readonly lastError?: string;
   readonly inflight: readonly Action[];
   readonly unplaced: readonly Unplaced[];
+  readonly awaitingFence?: readonly AwaitingFence[];
+  readonly fencing?: readonly FenceStatus[];
   readonly recent: readonly Decision[];
   readonly capacity?: CapacityReport;
 }
@@ -135,6 +143,8 @@ export function clusterStatus(i: ClusterStatusInput): ClusterStatus {
     })),
     inflight: i.inflight,
     unplaced: i.unplaced,
+    awaitingFence: i.awaitingFence ?? [],
+    fencing: i.fencing ?? [],
     recent: i.recent,
     ...(i.capacity ? { capacity: i.capacity } : {}),
   };

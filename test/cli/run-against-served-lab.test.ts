@@ -27,7 +27,7 @@ describe('vigil run against vigil lab serve', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(
       join(dir, 'vigil.yaml'),
-      `controller:\n  pollInterval: 300ms\n  listen: 127.0.0.1:${apiPort}\n  execution: {taskPollInterval: 100ms}\npolicies: ${builtinPath('policies')}\nclusters:\n  - name: lab\n    provider: sim\n    url: ${labUrl}\n`,
+      `controller:\n  pollInterval: 300ms\n  listen: 127.0.0.1:${apiPort}\n  execution: {taskPollInterval: 100ms}\npolicies: ${builtinPath('policies')}\nclusters:\n  - name: lab\n    provider: sim\n    url: ${labUrl}\n    fencing:\n      agents:\n        - {type: redfish, url: "${labUrl}/lab/redfish/{host}", username: admin, password: lab, pollInterval: 100ms}\n`,
     );
     const run = vigilProcess(['run', '--config', join(dir, 'vigil.yaml')], { env: { VIGIL_LOG_LEVEL: 'info' } });
     children.push(run);
@@ -50,6 +50,10 @@ describe('vigil run against vigil lab serve', () => {
     expect(entries.filter((e) => e.error)).toEqual([]);
     const starts = entries.filter((e) => e.op === 'start').map((e) => e.vm).sort();
     expect(starts).toEqual([...onEsx02].sort());
+    // The host was fenced through its BMC before the first start.
+    const powerOff = entries.findIndex((e) => e.op === 'power-off-host');
+    expect(powerOff).toBeGreaterThanOrEqual(0);
+    expect(powerOff).toBeLessThan(entries.findIndex((e) => e.op === 'start'));
     // dev-01 is disabled by policy: it stays down, and says so.
     expect((await status()).clusters[0].recent.some((d: { kind: string; subject: string }) => d.kind === 'skipped' && d.subject === 'dev-01')).toBe(true);
 

@@ -163,7 +163,9 @@ describe('createFenceAgent and the agents for a host', () => {
     lab.partitionHost('esx-02');
     const entry = fenceAgentSchema.parse({ type: 'redfish', url: 'http://127.0.0.1:9090/lab/redfish/{host}', username: 'admin', password: 'lab' });
     const agent = createFenceAgent(entry, fenceContext({ clock }), injectTransport(app));
-    const proof = await agent.fence({ host: 'esx-02' });
+    const fencing = agent.fence({ host: 'esx-02' });
+    await clock.advance(5_000);
+    const proof = await fencing;
     expect(proof.evidence).toBe('PowerState Off at http://127.0.0.1:9090/lab/redfish/esx-02/redfish/v1/Systems/1 after ForceOff');
     expect([...lab.runningVms().values()]).not.toContain('esx-02');
     await app.close();

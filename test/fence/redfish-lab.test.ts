@@ -22,7 +22,7 @@ const vmsOn = (lab: Lab, host: string) => [...lab.runningVms()].filter(([, h]) =
 
 describe('RedfishAgent against the lab BMC over HTTP', () => {
   const clock = new SystemClock();
-  const lab = new Lab(inventory(), clock);
+  const lab = new Lab(inventory(), clock, { timings: { powerOffHostMs: 200 } });
   let app: FastifyInstance;
   let url = '';
 
@@ -76,8 +76,11 @@ describe('RedfishAgent against the lab BMC in memory, in simulated time', () => 
       fenceContext({ clock }),
       injectTransport(app),
     );
-    const proof = await agent.fence({ host: 'esx-04' });
-    expect(proof).toEqual({ agent: 'redfish', evidence: 'PowerState Off at http://lab.invalid/lab/redfish/esx-04/redfish/v1/Systems/1 after ForceOff', at: clock.now() });
+    // The lab's power drops 3 s after ForceOff; the agent polls PowerState on the clock meanwhile.
+    const fencing = agent.fence({ host: 'esx-04' });
+    await clock.advance(5_000);
+    const proof = await fencing;
+    expect(proof).toEqual({ agent: 'redfish', evidence: 'PowerState Off at http://lab.invalid/lab/redfish/esx-04/redfish/v1/Systems/1 after ForceOff', at: 3_000 + Date.UTC(2026, 0, 1) });
     expect(vmsOn(lab, 'esx-04')).toEqual([]);
     await app.close();
   });

@@ -13,7 +13,7 @@ import { usesCapacity } from '../../src/plan/placement/capacity-state.js';
 import { PolicySet } from '../../src/policy/policy-set.js';
 import type { ClusterPolicyDoc, VmPolicyDoc } from '../../src/policy/schema.js';
 
-const healthStates: HostHealthState[] = ['healthy', 'healthy', 'healthy', 'failed', 'suspect', 'maintenance'];
+const healthStates: HostHealthState[] = ['healthy', 'healthy', 'healthy', 'fenced', 'failed', 'suspect', 'maintenance', 'recovering', 'isolated', 'quarantined'];
 
 const arbInput: fc.Arbitrary<RecoveryInput> = fc
   .record({
@@ -44,7 +44,7 @@ const arbInput: fc.Arbitrary<RecoveryInput> = fc
       cpu: s.cpu,
       memoryGiB: s.mem,
       labels: { rack: s.rack },
-      state: s.health === 'failed' || s.health === 'suspect' ? 'notResponding' : s.health === 'maintenance' ? 'maintenance' : 'connected',
+      state: s.health === 'failed' || s.health === 'fenced' || s.health === 'suspect' ? 'notResponding' : s.health === 'maintenance' ? 'maintenance' : 'connected',
     }));
     const health = new Map(hosts.map((h, i) => [h.name, { host: h.name, state: r.hostSpecs[i]?.health ?? 'healthy', since: 0, reason: '' }]));
     const datastores: Datastore[] = [
@@ -122,7 +122,7 @@ describe('restart planner invariants', () => {
         const dbOn = new Map<string, number>();
         for (const v of input.snapshot.vms) {
           const alive = input.health.get(v.host)?.state;
-          if (v.labels.app === 'db' && usesCapacity(v) && alive !== 'failed') dbOn.set(v.host, (dbOn.get(v.host) ?? 0) + 1);
+          if (v.labels.app === 'db' && usesCapacity(v) && alive !== 'failed' && alive !== 'fenced') dbOn.set(v.host, (dbOn.get(v.host) ?? 0) + 1);
         }
         for (const a of plan.actions) {
           const v = vms.get(a.vm) as Vm;
@@ -143,11 +143,23 @@ describe('restart planner invariants', () => {
       fc.property(arbInput, (input) => {
         const plan = planRecovery(input);
         const expected = input.snapshot.vms
-          .filter((v) => input.health.get(v.host)?.state === 'failed' && v.power === 'on' && input.policies.vmRules('c', v).priority !== 'disabled')
+          .filter((v) => input.health.get(v.host)?.state === 'fenced' && v.power === 'on' && input.policies.vmRules('c', v).priority !== 'disabled')
           .map((v) => v.name)
           .sort();
         const listed = [...plan.actions.map((a) => a.vm), ...plan.unplaced.map((u) => u.vm)].sort();
         expect(listed).toEqual(expected);
+      }),
+      RUNS,
+    );
+  });
+
+  it('never restarts a VM of a host that is failed but not fenced (fencing required by default)', () => {
+    fc.assert(
+      fc.property(arbInput, (input) => {
+        const plan = planRecovery(input);
+        for (const a of plan.actions) expect(input.health.get(a.from)?.state).toBe('fenced');
+        const waiting = input.snapshot.vms.filter((v) => input.health.get(v.host)?.state === 'failed' && v.power === 'on' && input.policies.vmRules('c', v).priority !== 'disabled');
+        expect(plan.awaitingFence.map((w) => w.vm).sort()).toEqual(waiting.map((v) => v.name).sort());
       }),
       RUNS,
     );
@@ -215,14 +227,14 @@ const arbTight = fc.record({ hosts: fc.integer({ min: 3, max: 9 }), seed: fc.int
     }
   }
   const snapshot: ClusterSnapshot = { cluster: 'c', provider: 'test', takenAt: 0, hosts: hostList, vms, datastores: [{ name: 'shared', id: 'shared', capacityGiB: 1, freeGiB: 1, hosts: hostList.map((h) => h.name), accessible: true, inaccessibleOn: [] }] };
-  const health = new Map(hostList.map((h): [string, HostHealth] => [h.name, { host: h.name, state: h.state === 'connected' ? 'healthy' : 'failed', since: 0, reason: '' }]));
+  const health = new Map(hostList.map((h): [string, HostHealth] => [h.name, { host: h.name, state: h.state === 'connected' ? 'healthy' : 'fenced', since: 0, reason: '' }]));
   return { snapshot, health };
 });
 
 function firstFitDecreasing(snapshot: ClusterSnapshot, health: ReadonlyMap<string, { state: string }>): number {
   const live = snapshot.hosts.filter((h) => health.get(h.name)?.state === 'healthy').sort((a, b) => (a.name < b.name ? -1 : 1));
   const free = new Map(live.map((h) => [h.name, h.memoryGiB - snapshot.vms.filter((v) => v.host === h.name).reduce((t, v) => t + v.memoryGiB, 0)]));
-  const todo = snapshot.vms.filter((v) => health.get(v.host)?.state === 'failed').sort((a, b) => b.memoryGiB - a.memoryGiB);
+  const todo = snapshot.vms.filter((v) => health.get(v.host)?.state === 'fenced').sort((a, b) => b.memoryGiB - a.memoryGiB);
   let placed = 0;
   for (const v of todo) {
     const h = live.find((x) => (free.get(x.name) ?? 0) >= v.memoryGiB);

@@ -4,7 +4,14 @@
  *
  * A folder holds: README.md (what and why), inventory.yaml, an optional
  * policies/ directory, timeline.yaml (settings, `until`, and events) and
- * expected.log. The controller is assembled exactly as `vigil run` does.
+ * expected.log. The controller is assembled exactly as `vigil run` does;
+ * by default it fences through the lab's own Redfish BMCs, served in memory.
+ *
+ * Besides lab events, a timeline can hold what people and the world do to
+ * the controller: `hint: HOST` (an alarm), `freeze: REASON`, `unfreeze: true`,
+ * `fence-confirm: HOST` (an operator's word), `restart-controller: true` (a
+ * crash: the controller is dropped mid-flight and started again on the same
+ * journal and lab).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,10 +26,14 @@ import { DecisionLog, formatDecision, type Decision } from '../../src/decisions.
 import { silentLogger } from '../../src/log.js';
 import { loadPolicyDir } from '../../src/policy/load.js';
 import { PolicySet } from '../../src/policy/policy-set.js';
-import { assembleController } from '../../src/service/assemble.js';
+import { assembleController, type Controller } from '../../src/service/assemble.js';
+import { MemoryJournal } from '../../src/state/journal.js';
+import type { HttpTransport } from '../../src/fence/types.js';
 import simProvider, { SimProvider } from '../../providers/sim/index.js';
-import type { LabLogEntry } from '../../providers/sim/lab.js';
+import type { Lab, LabLogEntry } from '../../providers/sim/lab.js';
+import { buildLabServer } from '../../providers/sim/lab-server.js';
 import { applyLabEvent, isLabEvent, parseTimelineEvents } from '../../providers/sim/timeline.js';
+import { injectTransport } from '../../src/fence/inject-transport.js';
 
 export interface ScenarioResult {
   readonly log: string;
@@ -35,12 +46,26 @@ const settingsSchema = z
   .strictObject({
     pollInterval: z.string().default('10s'),
     failAfterPolls: z.number().int().min(1).default(3),
+    recoverAfterPolls: z.number().int().min(1).default(2),
     mode: z.enum(['enforce', 'observe']).default('enforce'),
     maxParallel: z.number().int().min(1).default(8),
-    /** The scenario proves the lab catches a double start; its errors are expected. */
+    /** `lab-redfish`: fence through the lab's BMCs; `none`: no fencing agent configured. */
+    fencing: z.enum(['lab-redfish', 'none']).default('lab-redfish'),
+    /** Wrong BMC credentials, to show a fence that fails. */
+    bmcPassword: z.string().default('lab'),
+    guardMaxFailures: z.union([z.number(), z.string()]).default('40%'),
+    /** The scenario proves the lab catches a double start; its violations are expected. */
     expectLabErrors: z.boolean().default(false),
   })
-  .default({ pollInterval: '10s', failAfterPolls: 3, mode: 'enforce', maxParallel: 8, expectLabErrors: false });
+  .default({ pollInterval: '10s', failAfterPolls: 3, recoverAfterPolls: 2, mode: 'enforce', maxParallel: 8, fencing: 'lab-redfish', bmcPassword: 'lab', guardMaxFailures: '40%', expectLabErrors: false });
+
+const CONTROLLER_EVENTS = {
+  hint: z.string().min(1),
+  freeze: z.string().min(1),
+  unfreeze: z.literal(true),
+  'fence-confirm': z.string().min(1),
+  'restart-controller': z.literal(true),
+};
 
 export async function runScenario(dir: string): Promise<ScenarioResult> {
   const timelineFile = readYamlFile(join(dir, 'timeline.yaml'));
@@ -50,7 +75,7 @@ export async function runScenario(dir: string): Promise<ScenarioResult> {
   const settings = settingsSchema.parse(raw.settings);
   const until = parseDuration(raw.until ?? '');
   if (until === undefined) throw new Error(`${dir}/timeline.yaml: "until" must be a duration`);
-  const parsed = parseTimelineEvents(d, raw.events ?? [], ['events']);
+  const parsed = parseTimelineEvents(d, raw.events ?? [], ['events'], CONTROLLER_EVENTS);
   if (parsed.problems.length) throw new ProblemsError(parsed.problems);
 
   const policiesDir = join(dir, 'policies');
@@ -65,11 +90,15 @@ export async function runScenario(dir: string): Promise<ScenarioResult> {
   const origin = clock.now();
   const controllerConfig = controllerSchema.parse({
     pollInterval: settings.pollInterval,
+    // Exact poll times keep the expected logs exact.
+    pollJitter: 0,
     mode: settings.mode,
-    detection: { failAfterPolls: settings.failAfterPolls },
+    detection: { failAfterPolls: settings.failAfterPolls, recoverAfterPolls: settings.recoverAfterPolls },
     execution: { maxParallel: settings.maxParallel, taskPollInterval: '1s', taskTimeout: '10m', retries: 2 },
+    guard: { maxFailures: settings.guardMaxFailures, window: '5m' },
   });
-  const clusterConfig = simProvider.configSchema.parse({ name: 'lab', provider: 'sim', inventory: join(dir, 'inventory.yaml') });
+  const fencing = settings.fencing === 'lab-redfish' ? { agents: [{ type: 'redfish', url: 'http://lab/lab/redfish/{host}', username: 'admin', password: settings.bmcPassword, pollInterval: '1s', powerOffTimeout: '30s' }] } : undefined;
+  const clusterConfig = simProvider.configSchema.parse({ name: 'lab', provider: 'sim', inventory: join(dir, 'inventory.yaml'), ...(fencing ? { fencing } : {}) });
   const config: VigilConfig = {
     file: join(dir, 'timeline.yaml'),
     builtin: false,
@@ -83,15 +112,57 @@ export async function runScenario(dir: string): Promise<ScenarioResult> {
   const decisions = new DecisionLog();
   const seen: Decision[] = [];
   decisions.subscribe((x) => seen.push(x));
-  const controller = await assembleController({ config, clock, logger: silentLogger(), policies, decisions });
-  const provider = controller.providers.get('lab');
-  const lab = provider instanceof SimProvider ? provider.lab : undefined;
-  if (!lab) throw new Error('scenario needs the in-process lab');
+  // The journal outlives a controller restart, as the file in stateDir does.
+  const journal = new MemoryJournal();
+  let transport: HttpTransport | undefined;
+  const assemble = async (): Promise<{ controller: Controller; lab: Lab }> => {
+    const controller = await assembleController({ config, clock, logger: silentLogger(), policies, decisions, journal, purpose: 'oneshot', ...(transport ? { fenceTransport: transport } : {}) });
+    const provider = controller.providers.get('lab');
+    const lab = provider instanceof SimProvider ? provider.lab : undefined;
+    if (!lab) throw new Error('scenario needs the in-process lab');
+    return { controller, lab };
+  };
+  let { controller, lab } = await assemble();
+  if (fencing) {
+    // The BMCs of this very lab, reached in memory so simulated time still holds.
+    transport = injectTransport(buildLabServer(lab, clock));
+    await controller.close();
+    ({ controller, lab } = await assemble());
+  }
 
   controller.start();
   for (const ev of parsed.events) {
     await clock.advanceTo(origin + ev.at);
-    if (isLabEvent(ev.name)) applyLabEvent(lab, ev.name, ev.arg);
+    if (isLabEvent(ev.name)) {
+      applyLabEvent(lab, ev.name, ev.arg);
+      continue;
+    }
+    const cluster = controller.cluster('lab');
+    switch (ev.name) {
+      case 'hint':
+        cluster?.addHint({ host: ev.arg as string, at: clock.now(), source: 'scenario', message: 'host connection lost' });
+        break;
+      case 'freeze':
+        journal.append({ type: 'freeze', cluster: 'lab', reason: ev.arg as string, by: 'operator', at: clock.now() });
+        cluster?.requestReconcile();
+        break;
+      case 'unfreeze':
+        journal.append({ type: 'unfreeze', cluster: 'lab', by: 'operator', at: clock.now() });
+        cluster?.requestReconcile();
+        break;
+      case 'fence-confirm':
+        journal.append({ type: 'fence-confirmed', cluster: 'lab', host: ev.arg as string, by: 'operator', at: clock.now() });
+        cluster?.requestReconcile();
+        break;
+      case 'restart-controller': {
+        // A crash: timers and in-flight work are dropped without ceremony; the journal and the lab stay.
+        decisions.record({ at: clock.now(), cluster: 'lab', kind: 'info', subject: 'controller', message: 'the controller process dies and is started again' });
+        await controller.crash();
+        ({ controller } = await assemble());
+        controller.start();
+        break;
+      }
+    }
   }
   await clock.advanceTo(origin + until);
   await controller.stop();

@@ -13,7 +13,9 @@ import { silentLogger } from '../../log.js';
 import { builtinPath } from '../../paths.js';
 import { loadConfigPolicies } from '../../policy/resolve.js';
 import { assembleController } from '../../service/assemble.js';
-import { SimProvider } from '../../../providers/sim/index.js';
+import { BUILTIN_INVENTORY, SimProvider, sharedLab } from '../../../providers/sim/index.js';
+import { buildLabServer } from '../../../providers/sim/lab-server.js';
+import { injectTransport } from '../../fence/inject-transport.js';
 import { globals, println, toCliExit } from '../common.js';
 import { renderStatus } from './status-table.js';
 import { CliExit, Exit, usageError } from '../exit.js';
@@ -37,9 +39,17 @@ async function runDemo(speed: number, failHost: string): Promise<number> {
   const config = await loadConfig(builtinPath(BUILTIN_CONFIG), true).catch((e: unknown) => {
     throw toCliExit(e);
   });
-  // The demo's lab lives in this process only: no lab server, no shared ports.
+  // The demo's lab lives in this process only: no lab server, no shared ports. Its BMCs are reached in memory.
   const demoConfig = { ...config, clusters: config.clusters.map((c) => ({ ...c, config: { ...c.config, listen: undefined } })) };
-  const controller = await assembleController({ config: demoConfig, clock, logger: silentLogger(), policies: loadConfigPolicies(config), purpose: 'oneshot' });
+  const labOf = sharedLab(builtinPath(BUILTIN_INVENTORY), clock).lab;
+  const controller = await assembleController({
+    config: demoConfig,
+    clock,
+    logger: silentLogger(),
+    policies: loadConfigPolicies(config),
+    purpose: 'oneshot',
+    fenceTransport: injectTransport(buildLabServer(labOf, clock)),
+  });
   const provider = [...controller.providers.values()][0];
   const lab = provider instanceof SimProvider ? provider.lab : undefined;
   if (!lab) throw new CliExit(Exit.FAILURE, 'error: the demo needs the built-in in-process lab');
@@ -66,7 +76,7 @@ async function runDemo(speed: number, failHost: string): Promise<number> {
 
   await clock.sleep(9_000);
   const failedAt = clock.now();
-  println(`${t(failedAt)}  ${'lab'.padEnd(16)} host ${failHost} fails: its VMs stop; the manager will report it not responding`);
+  println(`${t(failedAt)}  ${'lab'.padEnd(16)} host ${failHost} fails: its VMs stop; the manager will report it not responding, and Vigil's probe gets no answer`);
   lab.failHost(failHost);
 
   // Wait (in lab time) until every planned restart has finished, or give up after five minutes.

@@ -37,7 +37,8 @@ export function registerSimulate(program: Command): void {
           const state = failed.includes(h.name) ? 'failed' : healthFromManager(h.state);
           health.set(h.name, { host: h.name, state: state as HostHealth['state'], since: snapshot.takenAt, reason: failed.includes(h.name) ? 'what-if' : 'as the manager reports it' });
         }
-        const plan = planRecovery({ snapshot, health, policies, inflight: [], now: snapshot.takenAt });
+        // The plan shown is the one that follows a successful fence of the failed hosts.
+        const plan = planRecovery({ snapshot, health, policies, inflight: [], now: snapshot.takenAt, assumeFenced: true });
         actions.push(...plan.actions.map(({ type, vm, cluster, from, to, priority, wave, reason, after }) => ({ type, vm, cluster, from, to, priority, wave, reason, ...(after ? { after } : {}) })));
         unplaced.push(...plan.unplaced.map(({ vm, cluster, from, reason, priority }) => ({ vm, cluster, from, reason, priority })));
         skipped.push(...plan.skipped.map((s) => ({ ...s, cluster: snapshot.cluster })));

@@ -13,6 +13,9 @@ import { controllerSchema } from '../../../src/config/schema.js';
 import { DecisionLog, type Decision } from '../../../src/decisions.js';
 import { silentLogger } from '../../../src/log.js';
 import { PolicySet } from '../../../src/policy/policy-set.js';
+
+/** The provider's restart path is under test here; fencing has its own tests (test/fence, the scenarios). */
+const NO_FENCE_NEEDED = new PolicySet([{ kind: 'ClusterPolicy', cluster: '*', fencing: 'none' }], []);
 import { assembleController, type Controller } from '../../../src/service/assemble.js';
 import { builtinPath } from '../../../src/paths.js';
 import hypervProvider from '../../../providers/hyperv/index.js';
@@ -33,7 +36,7 @@ async function controllerFor(estate: Estate): Promise<{ controller: Controller; 
   const log = new DecisionLog();
   const decisions: Decision[] = [];
   log.subscribe((d) => decisions.push(d));
-  const controller = await assembleController({ config, clock, logger: silentLogger(), policies: PolicySet.empty(), decisions: log });
+  const controller = await assembleController({ config, clock, logger: silentLogger(), policies: NO_FENCE_NEEDED, decisions: log });
   controller.start();
   return { controller, decisions };
 }

@@ -160,8 +160,11 @@ describe('hyperv session faults (stand-in pwsh)', () => {
       const s = await p.task(ref);
       return s.state === 'running' ? undefined : s;
     });
-    expect(state).toEqual({ state: 'success' });
-    expect(estate.sim.groupState('web-01').owner).toBe('hv3');
+    // The job died with its session; whether the move finished first is a race. What matters is that the
+    // task's verdict is the platform's truth: success exactly when the VM is on the target.
+    const owner = estate.sim.groupState('web-01').owner;
+    if (owner === 'hv3') expect(state).toEqual({ state: 'success' });
+    else expect(state).toEqual({ state: 'error', retryable: true, message: `lost track of the migration: its PowerShell session was replaced, and the VM is on ${owner}` });
   });
 
   it('a PowerShell that cannot be started is a retryable, coded error', async () => {

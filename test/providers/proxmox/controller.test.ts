@@ -16,6 +16,9 @@ import { controllerSchema } from '../../../src/config/schema.js';
 import { DecisionLog, type Decision } from '../../../src/decisions.js';
 import { silentLogger } from '../../../src/log.js';
 import { PolicySet } from '../../../src/policy/policy-set.js';
+
+/** The provider's restart path is under test here; fencing has its own tests (test/fence, the scenarios). */
+const NO_FENCE_NEEDED = new PolicySet([{ kind: 'ClusterPolicy', cluster: '*', fencing: 'none' }], []);
 import { assembleController, type Controller } from '../../../src/service/assemble.js';
 import proxmoxProvider from '../../../providers/proxmox/index.js';
 import { freePort, vigilProcess, waitFor } from '../../helpers/cli.js';
@@ -58,7 +61,7 @@ describe('controller failover on the Proxmox test setup', () => {
     const decisions = new DecisionLog();
     const seen: Decision[] = [];
     decisions.subscribe((d) => seen.push(d));
-    controller = await assembleController({ config, clock: new SystemClock(), logger: silentLogger(), policies: PolicySet.empty(), decisions });
+    controller = await assembleController({ config, clock: new SystemClock(), logger: silentLogger(), policies: NO_FENCE_NEEDED, decisions });
     controller.start();
     await waitFor('the first poll', async () => (controller?.ready() ? true : undefined));
 

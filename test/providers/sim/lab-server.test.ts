@@ -46,6 +46,8 @@ describe('lab HTTP routes', () => {
     expect(ok.json()).toMatchObject({ PowerState: 'On', Actions: { '#ComputerSystem.Reset': { target: `${url}/Actions/ComputerSystem.Reset` } } });
     const reset = await app.inject({ method: 'POST', url: `${url}/Actions/ComputerSystem.Reset`, headers: { authorization: basic('admin', 'lab') }, payload: { ResetType: 'ForceOff' } });
     expect(reset.statusCode).toBe(204);
+    expect(lab.bmcPowerState('esx-04')).toBe('PoweringOff');
+    await clock.advance(3_000);
     expect(lab.bmcPowerState('esx-04')).toBe('Off');
     expect(lab.runningVms().get('web-04')).toBeUndefined();
     const bad = await app.inject({ method: 'POST', url: `${url}/Actions/ComputerSystem.Reset`, headers: { authorization: basic('admin', 'lab') }, payload: { ResetType: 'Sideways' } });

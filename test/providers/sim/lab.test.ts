@@ -100,12 +100,16 @@ describe('the lab', () => {
     lab.partitionHost('h1');
     expect(lab.bmcPowerState('h1')).toBe('On');
     lab.bmcReset('h1', 'ForceOff');
+    expect(lab.bmcPowerState('h1')).toBe('PoweringOff');
+    expect(lab.runningVms().get('small'), 'the power drops a moment after the BMC is asked').toBe('h1');
+    await clock.advance(3_000);
     expect(lab.bmcPowerState('h1')).toBe('Off');
     expect(lab.runningVms().has('small')).toBe(false);
     lab.restart('small', 'h2');
     await clock.advance(10_000);
     expect(lab.log().filter((e) => e.error)).toEqual([]);
     expect(lab.log().map((e) => e.op)).toEqual(['partition-host', 'power-off-host', 'start']);
+    expect(lab.log()[1]?.t).toBe(3_000);
     expect(() => lab.bmcReset('h1', 'Explode')).toThrow(/unsupported ResetType/);
   });
 

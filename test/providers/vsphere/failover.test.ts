@@ -11,6 +11,9 @@ import { controllerSchema } from '../../../src/config/schema.js';
 import { DecisionLog, type Decision } from '../../../src/decisions.js';
 import { silentLogger } from '../../../src/log.js';
 import { PolicySet } from '../../../src/policy/policy-set.js';
+
+/** The provider's restart path is under test here; fencing has its own tests (test/fence, the scenarios). */
+const NO_FENCE_NEEDED = new PolicySet([{ kind: 'ClusterPolicy', cluster: '*', fencing: 'none' }], []);
 import { assembleController } from '../../../src/service/assemble.js';
 import vsphereModule from '../../../providers/vsphere/index.js';
 import { startVcsim } from '../../../bench/vsphere/vcsim.js';
@@ -35,7 +38,7 @@ describe('controller failover on vcsim', () => {
     const decisions = new DecisionLog();
     const seen: Decision[] = [];
     decisions.subscribe((d) => seen.push(d));
-    const controller = await assembleController({ config, clock: new SystemClock(), logger: silentLogger(), policies: PolicySet.empty(), decisions });
+    const controller = await assembleController({ config, clock: new SystemClock(), logger: silentLogger(), policies: NO_FENCE_NEEDED, decisions });
     try {
       controller.start();
       await eventually('the first poll', async () => (controller.ready() ? true : undefined));

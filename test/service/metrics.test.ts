@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock/fake-clock.js';
+import { loadConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import { builtinPath } from '../../src/paths.js';
+import { PolicySet } from '../../src/policy/policy-set.js';
+import { assembleController } from '../../src/service/assemble.js';
+import { buildServiceHttp } from '../../src/service/http.js';
+import { createMetrics, type ServiceMetrics } from '../../src/service/metrics.js';
+import { SimProvider } from '../../providers/sim/index.js';
+
+describe('metrics', () => {
+  it('exposes hosts by state, actions by outcome, failover time and poll durations', async () => {
+    const clock = new FakeClock();
+    const config = await loadConfig(builtinPath('examples/builtin.yaml'), true);
+    const noFence = new PolicySet([{ kind: 'ClusterPolicy', cluster: '*', fencing: 'none' }], []);
+    const ref: { current?: ServiceMetrics } = {};
+    const controller = await assembleController({ config, clock, logger: silentLogger(), policies: noFence, purpose: 'oneshot', onPoll: (c, p, ms, ok) => ref.current?.observePoll(c, p, ms / 1000, ok) });
+    const metrics = createMetrics(() => controller.status(), controller.decisions);
+    ref.current = metrics;
+    const app = buildServiceHttp(controller, { clock, metrics });
+    const lab = (controller.providers.get('lab') as SimProvider).lab;
+    controller.start();
+    await clock.advance(1_000);
+    lab?.failHost('esx-03');
+    await clock.advance(120_000);
+    const res = await app.inject({ url: '/metrics' });
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    const text = res.body;
+    expect(text).toMatch(/vigil_hosts\{cluster="lab",state="notResponding",health="failed"\} 1/);
+    expect(text).toMatch(/vigil_hosts\{cluster="lab",state="connected",health="healthy"\} 3/);
+    expect(text).toMatch(/vigil_actions_total\{cluster="lab",action="restart",outcome="success"\} 4/);
+    expect(text).toMatch(/vigil_failover_seconds_count\{cluster="lab"\} 4/);
+    expect(text).toMatch(/vigil_poll_duration_seconds_count\{cluster="lab",provider="sim",ok="true"\} \d+/);
+    expect(text).toMatch(/vigil_cluster_frozen\{cluster="lab"\} 0/);
+    expect(text).toMatch(/vigil_vms\{cluster="lab",protection="protected"\} \d+/);
+    await controller.close();
+    metrics.stop();
+  });
+});
