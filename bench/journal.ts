@@ -49,10 +49,10 @@ export async function run(): Promise<BenchLine[]> {
     const bigDir = join(root, 'big');
     const big = FileJournal.open(bigDir);
     for (n = 1; n <= 4_900; n++) {
-      big.append(intent(n));
-      big.append(outcome(n));
+      big.appendSync(intent(n));
+      big.appendSync(outcome(n));
     }
-    for (; n <= 5_100; n++) big.append(intent(n));
+    for (; n <= 5_100; n++) big.appendSync(intent(n));
     big.close();
     const bigBytes = statSync(join(bigDir, JOURNAL_FILE)).size;
     const open = await timeIt(() => FileJournal.open(bigDir).close(), 10, 1);

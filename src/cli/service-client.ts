@@ -63,7 +63,7 @@ export async function changeState(config: VigilConfig, path: string, body: unkno
     throw new CliExit(Exit.FAILURE, `error: ${(e as Error).message}`);
   }
   try {
-    state.journal.append(record(Date.now()));
+    state.journal.appendSync(record(Date.now()));
   } finally {
     state.close();
   }

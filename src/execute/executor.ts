@@ -30,6 +30,11 @@ export interface ExecutorOptions {
   readonly retries: number;
   readonly retryBaseMs: number;
   /**
+   * Asked right before every provider call: false stops the action (a
+   * replica that lost the cluster's leadership must not act late).
+   */
+  readonly mayAct?: () => boolean;
+  /**
    * Called before each wave with its actions; returns the ones still needed.
    * The world may have changed since the plan was made.
    */
@@ -49,6 +54,7 @@ export interface ActionOutcome {
 export class Executor {
   private readonly limit: LimitFunction;
   private readonly accepted = new Map<string, Action>();
+  private readonly tags = new Map<string, string>();
   private readonly running = new Set<Promise<unknown>>();
   /** Journal intents this executor wrote and has not closed: not orphans, whatever the journal says. */
   private readonly owned = new Set<string>();
@@ -65,11 +71,17 @@ export class Executor {
     return [...this.accepted.values()];
   }
 
-  /** Starts the actions in the background; the returned promise settles when all are done. */
-  submit(actions: readonly Action[]): Promise<ActionOutcome[]> {
+  /**
+   * Starts the actions in the background; the returned promise settles when
+   * all are done. `tag` (a planned-work plan id) goes into every decision
+   * about them, so their progress can be followed.
+   */
+  submit(actions: readonly Action[], tag?: string): Promise<ActionOutcome[]> {
     const fresh = actions.filter((a) => !this.accepted.has(actionKey(a)));
     for (const a of fresh) this.accepted.set(actionKey(a), a);
+    if (tag) for (const a of fresh) this.tags.set(actionKey(a), tag);
     const done = this.runWaves(fresh).finally(() => {
+      for (const a of fresh) this.tags.delete(actionKey(a));
       this.running.delete(done);
       for (const a of fresh) this.accepted.delete(actionKey(a));
     });
@@ -171,16 +183,23 @@ export class Executor {
     const id = journal.nextId();
     this.owned.add(id);
     // Durable before the provider hears of it: after a crash, this open intent stops the VM from being planned again.
-    journal.append({ type: 'intent', id, cluster: this.o.cluster, action, at: startedAt });
+    try {
+      await journal.append({ type: 'intent', id, cluster: this.o.cluster, action, at: startedAt });
+    } catch (e) {
+      // Not recorded, not done: an action the journal refused is never sent (lost leadership, a full disk).
+      this.owned.delete(id);
+      this.decide('action-dropped', action, `not started: its intent could not be recorded (${messageOf(e)})`);
+      return { action, ok: false, attempted: false, message: messageOf(e), startedAt, finishedAt: clock.now() };
+    }
     this.decide('action-started', action, describe(action));
     try {
       const ref = await this.call(action);
       this.assertAlive();
-      journal.append({ type: 'started', id, cluster: this.o.cluster, task: ref, at: clock.now() });
+      await journal.append({ type: 'started', id, cluster: this.o.cluster, task: ref, at: clock.now() });
       await this.follow(ref);
       this.assertAlive();
       const finishedAt = clock.now();
-      journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: true, at: finishedAt });
+      await journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: true, at: finishedAt });
       this.owned.delete(id);
       this.decide('action-succeeded', action, `${describe(action)} in ${formatDuration(finishedAt - startedAt)}`, { durationMs: finishedAt - startedAt });
       return { action, ok: true, attempted: true, startedAt, finishedAt };
@@ -188,7 +207,7 @@ export class Executor {
       const finishedAt = clock.now();
       if (this.dead) return { action, ok: false, attempted: true, message: 'abandoned', startedAt, finishedAt };
       const message = messageOf(e);
-      journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: false, at: finishedAt, message });
+      await journal.append({ type: 'outcome', id, cluster: this.o.cluster, ok: false, at: finishedAt, message }).catch(() => undefined);
       this.owned.delete(id);
       this.decide('action-failed', action, `${describe(action)} failed: ${message}`, { code: isVigilError(e) ? e.code : undefined });
       return { action, ok: false, attempted: true, message, startedAt, finishedAt };
@@ -198,6 +217,7 @@ export class Executor {
   private call(action: Action): Promise<TaskRef> {
     const { provider, clock } = this.o;
     const attempt = (): Promise<TaskRef> => {
+      if (this.o.mayAct && !this.o.mayAct()) return Promise.reject(new VigilError(ErrorCodes.NOT_LEADER, 'this replica no longer leads the cluster'));
       switch (action.type) {
         case 'restart':
           return provider.restart({ id: action.vmId, name: action.vm }, { id: action.toId, name: action.to });
@@ -249,7 +269,7 @@ export class Executor {
       kind,
       subject: action.type === 'maintenance' ? action.host : action.vm,
       message,
-      data: { action: action.type, ...(action.type === 'maintenance' ? {} : { from: action.from, to: action.to }), ...data },
+      data: { action: action.type, ...(action.type === 'maintenance' ? {} : { from: action.from, to: action.to }), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
     });
   }
 }

@@ -27,6 +27,8 @@ export interface FencerOptions {
   readonly onFenced: (host: string, proof: FenceProof) => void;
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /** Asked before each fence: a replica that lost the leadership must not power hosts off. */
+  readonly mayAct?: () => boolean;
 }
 
 export interface FenceStatus {
@@ -51,7 +53,7 @@ export class Fencer {
 
   /** Starts fencing the host unless a run is going or its retry is not due yet. */
   fence(target: FenceTarget): void {
-    if (this.running.has(target.host)) return;
+    if (this.running.has(target.host) || (this.o.mayAct && !this.o.mayAct())) return;
     const failed = this.failures.get(target.host);
     if (failed && this.o.clock.now() < failed.nextAt) return;
     const run = this.run(target).finally(() => this.running.delete(target.host));
@@ -97,7 +99,7 @@ export class Fencer {
     if (this.dead) return;
     if (proof) {
       this.failures.delete(target.host);
-      this.o.journal.append({ type: 'fenced', cluster, host: target.host, agent: proof.agent, evidence: proof.evidence, at: proof.at });
+      await this.o.journal.append({ type: 'fenced', cluster, host: target.host, agent: proof.agent, evidence: proof.evidence, at: proof.at });
       decisions.record({ at: at(), cluster, kind: 'fenced', subject: target.host, data: { host: target.host, agent: proof.agent }, message: `${target.host} is proven off (${proof.agent}): ${proof.evidence}` });
       this.o.onFenced(target.host, proof);
       return;

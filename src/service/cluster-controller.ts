@@ -27,7 +27,7 @@ import type { PolicySet } from '../policy/policy-set.js';
 import type { Provider } from '../provider.js';
 import { planRecovery, type AwaitingFence, type RecoveryPlan, type RestartAttempts } from '../plan/restart-plan.js';
 import { capacityReport, describeCapacity, type CapacityReport } from '../plan/capacity.js';
-import { Executor, describe } from '../execute/executor.js';
+import { Executor, describe, type ActionOutcome } from '../execute/executor.js';
 import { Fencer } from '../fence/fencer.js';
 import type { FenceAgent } from '../fence/types.js';
 import { key, type Journal, type OpenIntent } from '../state/journal.js';
@@ -66,6 +66,18 @@ export interface ClusterControllerOptions {
   readonly capacityIntervalMs?: number;
   /** Told how long each reconcile took, and whether the cluster answered (metrics). */
   readonly onPoll?: (ms: number, ok: boolean) => void;
+  /**
+   * Replicated mode (etcd): whether this replica leads the cluster now. A
+   * standby observes but never writes, fences or acts; when absent, this
+   * process is the only controller and always leads.
+   */
+  readonly leadership?: ClusterLeadership;
+}
+
+export interface ClusterLeadership {
+  isLeader(): boolean;
+  /** Which replica leads, for status ("standby: leader is vigil-2"). */
+  describe(): { readonly role: 'leader' | 'standby' | 'unknown'; readonly leader?: string };
 }
 
 export class ClusterController {
@@ -108,8 +120,10 @@ export class ClusterController {
       retries: o.execution.retries,
       retryBaseMs: Math.min(o.pollIntervalMs, 5_000),
       verify: (actions) => this.verify(actions),
+      mayAct: () => this.leads(),
     });
     this.fencer = new Fencer({
+      mayAct: () => this.leads(),
       cluster: o.name,
       clock: o.clock,
       journal: o.journal,
@@ -171,6 +185,22 @@ export class ClusterController {
       return;
     }
     this.schedule(0);
+  }
+
+  /**
+   * Planned work (a migration, an evacuation, a rebalance) handed to this
+   * controller so that it runs through the same executor and journal as
+   * everything else, and the controller does not undo it. The actions are
+   * re-checked before each wave like any other. `tag` names the plan in
+   * every decision about its actions.
+   */
+  submitActions(actions: readonly Action[], tag: string): Promise<ActionOutcome[]> {
+    return this.executor.submit(actions, tag);
+  }
+
+  /** The cluster as last read, with Vigil's health of each host (for planned work). */
+  view(): { snapshot?: ClusterSnapshot; health: ReadonlyMap<string, HostHealth> } {
+    return { ...(this.snapshot ? { snapshot: this.snapshot } : {}), health: this.health };
   }
 
   /**
@@ -255,6 +285,14 @@ export class ClusterController {
     this.lastPollAt = now;
     this.completedPolls += 1;
 
+    if (!this.leads()) {
+      // A standby keeps its view of the cluster current, so that it can take over at once, and does nothing else.
+      const probes = this.o.prober ? await this.o.prober.probe(snapshot.hosts) : undefined;
+      this.o.detector.observe({ now, snapshot, ...(probes ? { probes } : {}), hints: this.hints });
+      this.health = this.o.detector.current();
+      return;
+    }
+
     // Detect.
     const probes = this.o.prober ? await this.o.prober.probe(snapshot.hosts) : undefined;
     if (this.dead) return;
@@ -264,7 +302,7 @@ export class ClusterController {
       // A host back from failure: earlier proofs no longer apply, and its fence failures are moot.
       if ((t.from === 'failed' || t.from === 'fenced') && (t.to === 'recovering' || t.to === 'healthy' || t.to === 'suspect')) {
         const k = key(this.name, t.host);
-        if (journal.state().fenced.has(k) || journal.state().confirmed.has(k)) journal.append({ type: 'host-back', cluster: this.name, host: t.host, at: now });
+        if (journal.state().fenced.has(k) || journal.state().confirmed.has(k)) await journal.append({ type: 'host-back', cluster: this.name, host: t.host, at: now });
         this.fencer.forget(t.host);
       }
     }
@@ -276,7 +314,7 @@ export class ClusterController {
       if (!proof) continue;
       if (h.state !== 'notResponding') {
         // The manager sees it: a confirmation that it is off cannot be right.
-        journal.append({ type: 'host-back', cluster: this.name, host: h.name, at: now });
+        await journal.append({ type: 'host-back', cluster: this.name, host: h.name, at: now });
         this.decide('alert', h.name, `a proof that ${h.name} is off was dropped: the manager reports it ${h.state}`);
         continue;
       }
@@ -303,7 +341,7 @@ export class ClusterController {
     const guard = this.guard.observe(transitions, this.health, now);
     if (guard.trip && !this.frozen()) {
       const reason = `${guard.hosts.length} hosts went down within ${formatDuration(this.o.guard.windowMs)} (${guard.hosts.join(', ')}), more than the limit of ${guard.limit}: the controller may have lost its view`;
-      journal.append({ type: 'freeze', cluster: this.name, reason, by: 'mass-failure guard', at: now });
+      await journal.append({ type: 'freeze', cluster: this.name, reason, by: 'mass-failure guard', at: now });
       this.decide('frozen', this.name, `automation frozen: ${reason}. Nothing will be fenced or restarted until a person runs \`vigil unfreeze --cluster ${this.name}\``);
     }
     const frozen = this.frozen();
@@ -318,7 +356,7 @@ export class ClusterController {
     for (const [k, a] of journal.state().attempts) if (k.startsWith(`${this.name}/`)) attempts.set(k.slice(this.name.length + 1), a);
     for (const vm of snapshot.vms) {
       if (attempts.has(vm.name) && vm.power === 'on' && this.health.get(vm.host)?.state === 'healthy') {
-        journal.append({ type: 'attempts-reset', cluster: this.name, vm: vm.name, at: now });
+        await journal.append({ type: 'attempts-reset', cluster: this.name, vm: vm.name, at: now });
         attempts.delete(vm.name);
       }
     }
@@ -365,6 +403,11 @@ export class ClusterController {
     this.report({ ...after, unplaced: plan.unplaced, skipped: [], awaitingFence: plan.awaitingFence }, false);
   }
 
+  /** This replica may act on the cluster: the only controller, or the cluster's elected leader. */
+  leads(): boolean {
+    return !this.o.leadership || this.o.leadership.isLeader();
+  }
+
   /** True when automation is frozen for this cluster (by the guard or a person, or for all clusters). */
   frozen(): boolean {
     const f = this.o.journal.state().frozen;
@@ -395,9 +438,9 @@ export class ClusterController {
   private async settleOne(id: string, open: OpenIntent, vms: ReadonlyMap<string, ClusterSnapshot['vms'][number]>, now: number, grace: number, provider: Provider): Promise<'settled' | 'open'> {
     const { journal } = this.o;
     const a = open.intent.action;
-    const close = (ok: boolean, message: string): 'settled' => {
+    const close = async (ok: boolean, message: string): Promise<'settled'> => {
       if (this.dead) return 'settled';
-      journal.append({ type: 'outcome', id, cluster: this.name, ok, message, at: now });
+      await journal.append({ type: 'outcome', id, cluster: this.name, ok, message, at: now });
       this.decide('journal', a.type === 'maintenance' ? a.host : a.vm, `an action left open by an earlier run (${describe(a)}): ${message}`);
       return 'settled';
     };
@@ -488,7 +531,10 @@ export class ClusterController {
   status(recentLimit = 30): ClusterStatus {
     const frozen = this.o.journal.state().frozen;
     const freeze = frozen.get(this.name) ?? frozen.get('*');
+    const role = this.o.leadership?.describe();
     return clusterStatus({
+      ...(role ? { role: role.role, ...(role.leader ? { leader: role.leader } : {}) } : {}),
+      pollIntervalMs: this.o.pollIntervalMs,
       name: this.name,
       provider: this.o.provider.kind,
       mode: this.o.mode,

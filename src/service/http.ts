@@ -55,7 +55,7 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     if (!authorized(req, reply)) return reply;
     const cluster = clusterNamed(req.body?.cluster, reply);
     if (!cluster) return reply;
-    controller.journal.append({ type: 'freeze', cluster, reason: req.body?.reason ?? 'frozen by an operator', by: req.body?.by ?? 'operator', at: now() });
+    await controller.journal.append({ type: 'freeze', cluster, reason: req.body?.reason ?? 'frozen by an operator', by: req.body?.by ?? 'operator', at: now() });
     for (const c of controller.clusters) c.requestReconcile();
     return { frozen: cluster };
   });
@@ -65,7 +65,7 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     if (!cluster) return reply;
     const frozen = [...controller.journal.state().frozen.keys()];
     const targets = cluster === '*' ? frozen : frozen.filter((c) => c === cluster);
-    for (const c of targets) controller.journal.append({ type: 'unfreeze', cluster: c, by: req.body?.by ?? 'operator', at: now() });
+    for (const c of targets) await controller.journal.append({ type: 'unfreeze', cluster: c, by: req.body?.by ?? 'operator', at: now() });
     for (const c of controller.clusters) c.requestReconcile();
     return { unfrozen: targets };
   });
@@ -83,7 +83,7 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     if (state !== 'notResponding') {
       return reply.code(409).send({ error: { code: 'host-responding', message: `the manager reports ${host} ${state}: a host it sees cannot be confirmed off` } });
     }
-    controller.journal.append({ type: 'fence-confirmed', cluster: c.name, host, by: req.body?.by ?? 'operator', at: now() });
+    await controller.journal.append({ type: 'fence-confirmed', cluster: c.name, host, by: req.body?.by ?? 'operator', at: now() });
     c.requestReconcile();
     return { confirmed: host, cluster: c.name };
   });

@@ -47,6 +47,11 @@ export interface StatusDatastore {
 export interface ClusterStatus {
   readonly name: string;
   readonly provider: string;
+  /** Replicated mode: this replica's role for the cluster, and who leads. */
+  readonly role?: 'leader' | 'standby' | 'unknown';
+  readonly leader?: string;
+  /** How often the cluster is polled (the status page calls data stale after a few of these). */
+  readonly pollIntervalMs?: number;
   readonly mode: string;
   readonly frozen: boolean;
   readonly frozenReason?: string;
@@ -76,6 +81,9 @@ export interface StatusReport {
 export interface ClusterStatusInput {
   readonly name: string;
   readonly provider: string;
+  readonly role?: 'leader' | 'standby' | 'unknown';
+  readonly leader?: string;
+  readonly pollIntervalMs?: number;
   readonly mode: string;
   readonly frozen: boolean;
   readonly frozenReason?: string;
@@ -111,6 +119,9 @@ export function clusterStatus(i: ClusterStatusInput): ClusterStatus {
   return {
     name: i.name,
     provider: i.provider,
+    ...(i.role ? { role: i.role } : {}),
+    ...(i.leader ? { leader: i.leader } : {}),
+    ...(i.pollIntervalMs !== undefined ? { pollIntervalMs: i.pollIntervalMs } : {}),
     mode: i.mode,
     frozen: i.frozen,
     ...(i.frozenReason ? { frozenReason: i.frozenReason } : {}),

@@ -135,7 +135,17 @@ export class FileJournal implements Journal {
     return journal;
   }
 
-  append(record: JournalRecord): void {
+  /** Synchronous: the record is on disk when this returns (the CLI's one-shot writes use it). */
+  append(record: JournalRecord): Promise<void> {
+    try {
+      this.appendSync(record);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  appendSync(record: JournalRecord): void {
     if (this.closed) throw new VigilError(ErrorCodes.INTERNAL, `the journal ${this.path} is closed`);
     if (this.broken) throw new VigilError(ErrorCodes.INTERNAL, `the journal ${this.path} cannot be written: ${this.broken}; restart the controller`);
     const { line, stored } = encodeRecord(record);

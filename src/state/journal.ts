@@ -58,8 +58,12 @@ export interface JournalState {
 }
 
 export interface Journal {
-  /** Appends the record; returns only once it is durable. */
-  append(record: JournalRecord): void;
+  /**
+   * Appends the record; resolves only once it is durable. Rejects when it
+   * cannot be (a disk error, or, for a replicated journal, this replica is
+   * no longer the cluster's leader): the caller must then not act.
+   */
+  append(record: JournalRecord): Promise<void>;
   /** The fold of every record so far. */
   state(): JournalState;
   /** A fresh intent id, unique across restarts. */
@@ -182,9 +186,10 @@ export class MemoryJournal implements Journal {
   private readonly records: JournalRecord[] = [];
   private folded = emptyState();
 
-  append(record: JournalRecord): void {
+  append(record: JournalRecord): Promise<void> {
     this.records.push(record);
     this.folded = applyRecord(this.folded, record);
+    return Promise.resolve();
   }
 
   state(): JournalState {

@@ -143,15 +143,15 @@ export async function runScenario(dir: string): Promise<ScenarioResult> {
         cluster?.addHint({ host: ev.arg as string, at: clock.now(), source: 'scenario', message: 'host connection lost' });
         break;
       case 'freeze':
-        journal.append({ type: 'freeze', cluster: 'lab', reason: ev.arg as string, by: 'operator', at: clock.now() });
+        await journal.append({ type: 'freeze', cluster: 'lab', reason: ev.arg as string, by: 'operator', at: clock.now() });
         cluster?.requestReconcile();
         break;
       case 'unfreeze':
-        journal.append({ type: 'unfreeze', cluster: 'lab', by: 'operator', at: clock.now() });
+        await journal.append({ type: 'unfreeze', cluster: 'lab', by: 'operator', at: clock.now() });
         cluster?.requestReconcile();
         break;
       case 'fence-confirm':
-        journal.append({ type: 'fence-confirmed', cluster: 'lab', host: ev.arg as string, by: 'operator', at: clock.now() });
+        await journal.append({ type: 'fence-confirmed', cluster: 'lab', host: ev.arg as string, by: 'operator', at: clock.now() });
         cluster?.requestReconcile();
         break;
       case 'restart-controller': {

@@ -15,7 +15,7 @@ const freshDir = (): string => join(tempDir(), `state-${++n}`);
 
 function writeAll(dir: string, records: readonly JournalRecord[], options: FileJournalOptions = {}): FileJournal {
   const j = FileJournal.open(dir, options);
-  for (const r of records) j.append(r);
+  for (const r of records) j.appendSync(r);
   return j;
 }
 
@@ -69,7 +69,7 @@ describe('FileJournal', () => {
     writeFileSync(join(dir, JOURNAL_FILE), '');
     const j = FileJournal.open(dir);
     expect(j.report.created).toBe(true);
-    j.append(intent(1));
+    j.appendSync(intent(1));
     j.close();
     const lines = readFileSync(join(dir, JOURNAL_FILE), 'utf8').split('\n');
     expect(JSON.parse(lines[0] as string)).toMatchObject({ vigil: 'journal', format: 1 });
@@ -123,9 +123,9 @@ describe('FileJournal', () => {
     for (let round = 0; round < 4; round++) {
       for (let i = 0; i < 12; i++) {
         const id = take(j);
-        j.append({ type: 'intent', id, cluster: 'c', action: restart(`vm${i}`, 'h1'), at: i });
+        j.appendSync({ type: 'intent', id, cluster: 'c', action: restart(`vm${i}`, 'h1'), at: i });
         // Every restart ends: compaction keeps no intent, only the checkpoint remembers how far ids went.
-        j.append({ type: 'outcome', id, cluster: 'c', ok: true, at: i });
+        j.appendSync({ type: 'outcome', id, cluster: 'c', ok: true, at: i });
       }
       // Handed out but never written (a crash before the append): harmless if the next process hands it out again, but not this one.
       const unwritten = j.nextId();
@@ -165,7 +165,7 @@ describe('FileJournal', () => {
       expect(readFileSync(j.report.cut?.savedTo as string)).toEqual(partial);
       expect(j.state()).toEqual(foldRecords(history));
       const later = [intent(5, 'app'), { type: 'outcome', id: 'i5', cluster: 'c', ok: true, at: 9 } as const];
-      for (const r of later) j.append(r);
+      for (const r of later) j.appendSync(r);
       j.close();
       expect(readFileSync(path)).toEqual(Buffer.concat([good, ...later.map((r) => encodeRecord(r).line)]));
       const again = FileJournal.open(dir);
@@ -185,7 +185,7 @@ describe('FileJournal', () => {
       expect(j.report.cut).toMatchObject({ line: history.length + 1, lines: 1, bytes: last.end - last.start, why: 'the checksum does not match' });
       expect(j.state()).toEqual(foldRecords(history.slice(0, -1)));
       const r = intent(9, 'app');
-      j.append(r);
+      j.appendSync(r);
       j.close();
       expect(readFileSync(path)).toEqual(Buffer.concat([good.subarray(0, last.start), encodeRecord(r).line]));
       const again = FileJournal.open(dir);
@@ -323,7 +323,7 @@ describe('FileJournal', () => {
         const rs: JournalRecord[] = [intent(i, `vm${i % 7}`)];
         if (i % 3) rs.push({ type: 'outcome', id: `i${i}`, cluster: 'c', ok: i % 2 === 0, message: 'boom', at: i });
         for (const r of rs) {
-          j.append(r);
+          j.appendSync(r);
           written.push(r);
           if (j.bytes() < last) compactions++;
           last = j.bytes();
@@ -377,14 +377,15 @@ describe('FileJournal', () => {
     expect(j.report.cut).toBeUndefined();
     expect(j.report.records).toBe(count);
     expect(j.state().frozen.size).toBe(count);
-    j.append(intent(1));
+    j.appendSync(intent(1));
     j.close();
   });
 
-  it('refuses to append once closed', () => {
+  it('refuses to append once closed', async () => {
     const j = FileJournal.open(freshDir());
     j.close();
-    expect(() => j.append(intent(1))).toThrow(/closed/);
+    expect(() => j.appendSync(intent(1))).toThrow(/closed/);
+    await expect(j.append(intent(1))).rejects.toThrow(/closed/);
   });
 });
 

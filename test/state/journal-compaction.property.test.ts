@@ -16,7 +16,7 @@ describe('journal compaction (property)', () => {
         const dir = join(root, `r${++run}`);
         // Small thresholds compact in the middle of the sequence, more than once.
         let j = FileJournal.open(dir, { compactAtBytes });
-        for (const r of first) j.append(r);
+        for (const r of first) j.appendSync(r);
         expect(j.state()).toEqual(foldRecords(first));
         j.close();
 
@@ -26,7 +26,7 @@ describe('journal compaction (property)', () => {
         const text = readFileSync(join(dir, JOURNAL_FILE), 'utf8');
         expect(text.split('\n')[1]).toContain('"type":"checkpoint"');
 
-        for (const r of second) j.append(r);
+        for (const r of second) j.appendSync(r);
         j.close();
         j = FileJournal.open(dir);
         expect(j.state()).toEqual(foldRecords([...first, ...second]));

@@ -11,7 +11,7 @@ let count = 0;
 for (;;) {
   count += 1;
   try {
-    journal.append({ type: 'freeze', cluster: `c${count}`, reason: 'x'.repeat(300), by: 'ops', at: count });
+    journal.appendSync({ type: 'freeze', cluster: `c${count}`, reason: 'x'.repeat(300), by: 'ops', at: count });
   } catch (e) {
     say(`ok ${count - 1}`);
     say(`failed ${e.code} ${e.message}`);

@@ -208,7 +208,7 @@ describe('openState', () => {
     const s = openState(dir);
     expect(s.report.created).toBe(true);
     expect(refusal(() => openState(dir)).code).toBe(ErrorCodes.STATE_LOCKED);
-    s.journal.append({ type: 'freeze', cluster: '*', reason: 'test', by: 'ops', at: 1 });
+    s.journal.appendSync({ type: 'freeze', cluster: '*', reason: 'test', by: 'ops', at: 1 });
     s.close();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     const again = openState(dir);
