@@ -4,9 +4,9 @@
  * the platform's own name for it (vCenter's cluster, `cluster:` in a
  * vsphere or hyperv entry) and the sender's identity (a vCenter URL).
  *
- * Host names match exactly, then ignoring case, then by their first label
- * (`esx-01` = `esx-01.lab.local`) when that is unambiguous within a
- * cluster. A host known to several clusters hints them all: a reconcile is
+ * Host names match exactly, then ignoring case, then a short name against
+ * a full one (`esx-01` = `esx-01.lab.local`, never `esx-01.a` = `esx-01.b`)
+ * when that is unambiguous within a cluster. A host known to several clusters hints them all: a reconcile is
  * harmless, a missed one is not. A named cluster whose host is unknown is
  * still returned, without a host, so it looks at itself.
  */
@@ -75,8 +75,12 @@ export function matchHost(hosts: readonly string[], wanted: string): string | un
   const lower = wanted.toLowerCase();
   const folded = hosts.filter((h) => h.toLowerCase() === lower);
   if (folded.length === 1) return folded[0];
+  // `esx-01` and `esx-01.corp` are one host; `esx-01.corp` and `esx-01.dr` are two.
   const short = firstLabel(lower);
-  const byLabel = hosts.filter((h) => firstLabel(h.toLowerCase()) === short);
+  const byLabel = hosts.filter((h) => {
+    const l = h.toLowerCase();
+    return firstLabel(l) === short && (l === short || lower === short);
+  });
   return byLabel.length === 1 ? byLabel[0] : undefined;
 }
 

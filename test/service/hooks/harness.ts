@@ -77,6 +77,7 @@ export function fixture(name: string): string {
   return readFileSync(builtinPath('test', 'fixtures', 'webhooks', name), 'utf8');
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- samples are edited freely in tests
 export function fixtureJson(name: string): Record<string, any> {
   return JSON.parse(fixture(name));
 }
