@@ -75,11 +75,13 @@ const ceHeaders = fc.dictionary(fc.constantFrom('ce-specversion', 'ce-id', 'ce-s
 const extraHeaders = fc.dictionary(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), printable, { maxKeys: 3 });
 const query = fc.option(fc.tuple(fc.constantFrom('cluster', 'token', 'x', 'cluster[]'), printable).map(([k, v]) => `?${k}=${encodeURIComponent(v)}`), { nil: '' });
 
+type RequestCase = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
+
 const requestArb = fc.record({ route: fc.constantFrom(...ROUTES), body, contentType, credential, ce: ceHeaders, extra: extraHeaders, query, // One sender floods (and meets the rate limit); the others come from many addresses.
   from: fc.oneof(fc.constant('10.9.9.9'), fc.integer({ min: 1, max: 254 }).map((n) => `10.0.0.${n}`), fc.constant('::1')),
 });
 
-function headersFor(r: fc.RecordValue<typeof requestArb> extends infer T ? T : never, nowSeconds: number): Record<string, string> {
+function headersFor(r: RequestCase, nowSeconds: number): Record<string, string> {
   const headers: Record<string, string> = { ...r.ce, ...r.extra };
   if (r.contentType !== undefined) headers['content-type'] = r.contentType;
   switch (r.credential) {
