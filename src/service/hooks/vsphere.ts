@@ -36,7 +36,7 @@ const clusterAction: Rule = { kind: 'cluster', clusterOnly: true };
 // Names compared in lower case: vCenter spells the same family both com.vmware.vc.HA. and com.vmware.vc.ha.
 const RULES = new Map<string, Rule>([
   ['hostconnectionlostevent', hostDown],
-  ['hostdisconnectedevent', hostDown],
+  ['hostdisconnectedevent', { kind: 'host-unreachable', unless: (d) => (d.Reason === 'userRequest' ? 'disconnected on request' : undefined) }],
   ['hostshutdownevent', hostDown],
   ['hostcnxfailednoconnectionevent', hostDown],
   ['hostcnxfailednetworkerrorevent', hostDown],

@@ -85,6 +85,13 @@ describe('/hooks/vsphere with real VEBA events', () => {
     expect(h.hints[0]?.hint.host).toBeUndefined();
   });
 
+  it('ignores a host disconnected on request (an operator did it)', async () => {
+    h = harness();
+    const data = { ...fixtureJson('veba-data-EnteredMaintenanceModeEvent.json'), Reason: 'userRequest' };
+    const r = await h.app.inject(binary('com.vmware.vsphere.HostDisconnectedEvent.v0', data));
+    expect(r.json()).toEqual({ status: 'ignored', reason: 'disconnected on request' });
+  });
+
   it('ignores the rest in binary mode, counted by type', async () => {
     h = harness();
     const cases: [string, string, string][] = [
