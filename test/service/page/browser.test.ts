@@ -222,6 +222,8 @@ describe('status page in Chromium', () => {
       const conn = page.locator('#conn');
       await conn.filter({ hasText: /No answer from the controller since .* \(HTTP 503\)/ }).waitFor(WAIT);
       expect(await page.locator('#updated').textContent()).toMatch(/^Stale/);
+      expect(await page.locator('.summary').textContent()).toMatch(/stale.*Last known: All clear/i);
+      await shoot(page, 'no-answer');
       // The last good data stays on screen, marked as possibly out of date.
       expect(await hostRow(page, 'esx-01').count()).toBe(1);
       down = false;

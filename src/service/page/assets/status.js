@@ -562,7 +562,7 @@ function renderWaiting(c, i) {
                 'tr',
                 { class: `sev-${r.severity}` },
                 h('td', {}, badge(r.severity, r.status)),
-                h('th', { scope: 'row', class: 'name' }, r.vm || '—'),
+                h('th', { scope: 'row', class: 'vm' }, r.vm || '—'),
                 h('td', { class: 'name' }, r.from || '—'),
                 h('td', { class: 'name' }, r.to || '—'),
                 h('td', { class: 'why' }, r.reason),
@@ -639,7 +639,7 @@ function renderTimeline(c, i) {
                 { class: `sev-${r.severity}` },
                 h('td', { class: 'when' }, h('time', { datetime: new Date(r.at).toISOString() }, formatClock(r.at, now)), h('span', { class: 'reason' }, ago(r.at))),
                 h('td', {}, badge(r.severity, r.kind)),
-                h('th', { scope: 'row', class: 'name' }, r.subject),
+                h('th', { scope: 'row', class: 'vm' }, r.subject),
                 h('td', { class: 'why' }, r.message),
               ),
             ),
@@ -690,7 +690,9 @@ function render() {
   const clusters = report.clusters ?? [];
   const summary = overallSummary(report, now);
   const sum = document.getElementById('summary');
-  place(sum, [block('summary', summary, (s) => h('p', { class: `summary sev-${s.severity}` }, badge(s.severity, s.severity === 'ok' ? 'ok' : s.severity === 'bad' ? 'attention' : 'check'), ' ', s.text))]);
+  // While the controller does not answer, its last word is history: never show it as a green "all clear".
+  const shown = state.error ? { severity: 'warn', label: 'stale', text: `Last known: ${summary.text}` } : { ...summary, label: summary.severity === 'ok' ? 'ok' : summary.severity === 'bad' ? 'attention' : 'check' };
+  place(sum, [block('summary', shown, (s) => h('p', { class: `summary sev-${s.severity}` }, badge(s.severity, s.label), ' ', s.text))]);
   const title = `${state.error ? 'no answer · ' : ''}${summary.title} · Vigil`;
   if (document.title !== title) document.title = title;
   place(document.getElementById('overview'), [renderOverview(clusters, now)]);
