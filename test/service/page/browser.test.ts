@@ -223,6 +223,7 @@ describe('status page in Chromium', () => {
       await conn.filter({ hasText: /No answer from the controller since .* \(HTTP 503\)/ }).waitFor(WAIT);
       expect(await page.locator('#updated').textContent()).toMatch(/^Stale/);
       expect(await page.locator('.summary').textContent()).toMatch(/stale.*Last known: All clear/i);
+      expect(await page.title()).toBe('no answer · Vigil');
       await shoot(page, 'no-answer');
       // The last good data stays on screen, marked as possibly out of date.
       expect(await hostRow(page, 'esx-01').count()).toBe(1);
@@ -237,6 +238,10 @@ describe('status page in Chromium', () => {
       const beforeShown = requests();
       await page.evaluate(setVisibility('visible'));
       await expect.poll(requests, WAIT).toBeGreaterThan(beforeShown);
+
+      // The controller gone altogether: nothing listens any more.
+      await app.close();
+      await conn.filter({ hasText: /No answer from the controller since .* \(network error\)/ }).waitFor(WAIT);
     } finally {
       await context.close();
       await app.close();

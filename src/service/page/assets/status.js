@@ -370,12 +370,14 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
-function badge(severity, text, extra) {
-  return h('span', { class: `badge sev-${severity}`, ...extra }, h('span', { 'aria-hidden': 'true' }, glyph(severity)), ' ', text);
+/** A word with its glyph; the glyph is decoration for screen readers, the word carries the meaning. */
+function badge(severity, text) {
+  return h('span', { class: `badge sev-${severity}` }, h('span', { 'aria-hidden': 'true' }, glyph(severity)), ' ', text);
 }
 
-function ago(at, cls = 'ago') {
-  return h('span', { class: cls, 'data-at': at }, formatAgo(serverNow() - at));
+/** "12 s ago", kept current by sweepTimes. */
+function ago(at) {
+  return h('span', { 'data-at': at }, formatAgo(serverNow() - at));
 }
 
 function table(labelId, headers, rows, numeric = []) {
@@ -669,7 +671,7 @@ function renderConnection() {
   const every = `refreshes every ${formatSpan(state.period)}`;
   if (state.error) {
     const since = formatClock(state.failingSince, now);
-    const data = state.report ? `The page shows what it sent at ${formatClock(Date.parse(state.report.generatedAt), serverNow())}, which may be out of date.` : 'There is no data to show yet.';
+    const data = state.report ? `The page shows its last answer, from ${formatClock(state.fetchedAt, now)}, which may be out of date.` : 'There is no data to show yet.';
     setText(conn, `No answer from the controller since ${since} (${state.error}). ${data} The page keeps trying.`);
     conn.hidden = false;
     document.body.classList.add('stale');
@@ -679,6 +681,8 @@ function renderConnection() {
     document.body.classList.remove('stale');
     if (state.report) setText(updated, `Updated ${formatClock(state.fetchedAt, now)} · ${every}`);
   }
+  const title = state.error ? 'no answer · Vigil' : state.report ? `${overallSummary(state.report, serverNow()).title} · Vigil` : 'Vigil';
+  if (document.title !== title) document.title = title;
 }
 
 function render() {
@@ -693,8 +697,6 @@ function render() {
   // While the controller does not answer, its last word is history: never show it as a green "all clear".
   const shown = state.error ? { severity: 'warn', label: 'stale', text: `Last known: ${summary.text}` } : { ...summary, label: summary.severity === 'ok' ? 'ok' : summary.severity === 'bad' ? 'attention' : 'check' };
   place(sum, [block('summary', shown, (s) => h('p', { class: `summary sev-${s.severity}` }, badge(s.severity, s.label), ' ', s.text))]);
-  const title = `${state.error ? 'no answer · ' : ''}${summary.title} · Vigil`;
-  if (document.title !== title) document.title = title;
   place(document.getElementById('overview'), [renderOverview(clusters, now)]);
   const main = document.getElementById('clusters');
   place(
@@ -716,27 +718,27 @@ function sweepTimes(now) {
   }
 }
 
+/** A bad answer, as opposed to none at all. */
+class AnswerError extends Error {}
+
 async function poll() {
   state.busy = true;
   const ctl = new AbortController();
   const timeout = window.setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
   try {
     const res = await fetch('api/v1/status', { cache: 'no-store', signal: ctl.signal, headers: { accept: 'application/json' } });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    let report;
-    try {
-      report = await res.json();
-    } catch {
-      throw new Error('the answer was not JSON');
-    }
-    if (!report || !Array.isArray(report.clusters)) throw new Error('the answer had no clusters');
+    if (!res.ok) throw new AnswerError(`HTTP ${res.status}`);
+    const report = await res.json().catch(() => {
+      throw new AnswerError('the answer was not JSON');
+    });
+    if (!report || !Array.isArray(report.clusters)) throw new AnswerError('the answer had no clusters');
     state.report = report;
     state.fetchedAt = Date.now();
     state.error = '';
     state.failingSince = 0;
   } catch (e) {
     if (!state.error) state.failingSince = Date.now();
-    state.error = ctl.signal.aborted ? `no answer within ${formatSpan(REQUEST_TIMEOUT_MS)}` : e instanceof Error && e.message.startsWith('HTTP') ? e.message : e instanceof Error && e.message.startsWith('the answer') ? e.message : 'network error';
+    state.error = e instanceof AnswerError ? e.message : ctl.signal.aborted ? `no answer within ${formatSpan(REQUEST_TIMEOUT_MS)}` : 'network error';
   } finally {
     window.clearTimeout(timeout);
     state.busy = false;
