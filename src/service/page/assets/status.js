@@ -177,10 +177,26 @@ export function vmCountText(total, powers) {
   return notOn.length ? `${formatNumber(total)} (${notOn.join(', ')})` : formatNumber(total);
 }
 
+// Counted once per status answer, not once per host: a cluster can hold thousands of VMs.
+const powersCache = new WeakMap();
+
+function powersByHost(cluster) {
+  let byHost = powersCache.get(cluster);
+  if (!byHost) {
+    byHost = new Map();
+    for (const vm of cluster.vms ?? []) {
+      const powers = byHost.get(vm.host) ?? new Map();
+      powers.set(vm.power, (powers.get(vm.power) ?? 0) + 1);
+      byHost.set(vm.host, powers);
+    }
+    powersCache.set(cluster, byHost);
+  }
+  return byHost;
+}
+
 /** One host row: what the hosts table shows. */
 export function hostView(host, cluster) {
-  const powers = new Map();
-  for (const vm of cluster.vms ?? []) if (vm.host === host.name) powers.set(vm.power, (powers.get(vm.power) ?? 0) + 1);
+  const powers = powersByHost(cluster).get(host.name) ?? new Map();
   const fence = (cluster.fencing ?? []).find((f) => f.host === host.name);
   const memPct = percent(host.usedMemoryGiB, host.memoryGiB);
   const healthSev = healthSeverity(host.health);
