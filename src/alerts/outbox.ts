@@ -57,6 +57,8 @@ export interface ReceiverStats {
   readonly dropped: number;
   readonly lastError?: string;
   readonly lastErrorAt?: number;
+  /** When the notification being sent is tried again (clock time), while it waits to be. */
+  readonly retryAt?: number;
 }
 
 export class Outbox {
@@ -69,6 +71,7 @@ export class Outbox {
   private failed = 0;
   private dropped = 0;
   private lastError?: { message: string; at: number };
+  private retryAt?: number;
 
   constructor(private readonly o: OutboxOptions) {}
 
@@ -97,6 +100,7 @@ export class Outbox {
       failed: this.failed,
       dropped: this.dropped,
       ...(this.lastError ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at } : {}),
+      ...(this.retryAt !== undefined ? { retryAt: this.retryAt } : {}),
     };
   }
 
@@ -157,10 +161,13 @@ export class Outbox {
             if (!(error instanceof DeliveryError) || !error.retryable || this.halt.signal.aborted) return false;
             const backoff = Math.min(retry.maxDelayMs, retry.minDelayMs * 2 ** (attemptNumber - 1));
             const delay = Math.max(backoff, Math.min(error.retryAfterMs ?? 0, retry.maxDelayMs));
+            this.retryAt = clock.now() + delay;
             try {
               await clock.sleep(delay, this.halt.signal);
             } catch {
               return false;
+            } finally {
+              this.retryAt = undefined;
             }
             return true;
           },

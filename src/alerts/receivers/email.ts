@@ -103,7 +103,9 @@ export class EmailReceiver implements Receiver {
 
 /** 4xx replies and lost connections may pass on a retry; 5xx replies, failed logins and refused certificates will not. */
 export function smtpError(e: unknown): DeliveryError {
-  const err = e as { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
+  const err = e as { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown; command?: unknown };
+  // Only a bare verb such as `STARTTLS` or `AUTH PLAIN`: never a command line that could carry credentials.
+  const command = typeof err.command === 'string' && /^[A-Z]+( [A-Z0-9-]+)?$/.test(err.command) ? ` (to ${err.command})` : '';
   const code = typeof err.code === 'string' ? err.code : undefined;
   const responseCode = typeof err.responseCode === 'number' ? err.responseCode : undefined;
   const reply = typeof err.response === 'string' ? err.response.replace(/\s+/g, ' ').trim().slice(0, 200) : undefined;
@@ -111,7 +113,7 @@ export function smtpError(e: unknown): DeliveryError {
   const certificate = /certificate|self.signed|CERT_|unable to verify/i.test(message);
   let text: string;
   if (code === 'EAUTH') text = `the SMTP server refused the login${reply ? `: ${reply}` : ''}`;
-  else if (responseCode !== undefined) text = `the SMTP server answered ${reply ?? responseCode}`;
+  else if (responseCode !== undefined) text = `the SMTP server answered ${reply ?? responseCode}${command}`;
   else text = `${code ? `${code}: ` : ''}${message.replace(/\s+/g, ' ').slice(0, 200)}`;
   const retryable = !certificate && code !== 'EAUTH' && code !== 'ETLS' && code !== 'EENVELOPE' && code !== 'EMESSAGE' && (responseCode === undefined ? true : responseCode >= 400 && responseCode < 500);
   return new DeliveryError(text, { retryable });
