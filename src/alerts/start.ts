@@ -95,7 +95,8 @@ export function startAlerts(deps: AlertsDeps): AlertsHandle {
   const evaluate = (): Promise<void> => {
     if (stopped) return Promise.resolve();
     // One evaluation at a time: a slow status provider must not pile them up.
-    evaluating ??= (async () => {
+    if (evaluating) return evaluating;
+    const run = async (): Promise<void> => {
       try {
         const report = await deps.status();
         const at = clock.now();
@@ -103,10 +104,12 @@ export function startAlerts(deps: AlertsDeps): AlertsHandle {
         thresholds.evaluate(report, at);
       } catch (e) {
         logger.error({ err: messageOf(e) }, 'alerts: cannot evaluate the status report');
-      } finally {
-        evaluating = undefined;
       }
-    })();
+    };
+    // Cleared in a callback, not inside run(): a provider that throws at once would otherwise clear it before it is set.
+    evaluating = run().finally(() => {
+      evaluating = undefined;
+    });
     return evaluating;
   };
 

@@ -15,7 +15,7 @@ export interface Received {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
-  json(): any;
+  json(): ReturnType<typeof JSON.parse>;
 }
 
 /** What the server answers to the n-th request (from 0): a status and body, or 'hang' (never answers). */
@@ -74,7 +74,7 @@ export async function recordingServer(behaviour: Behaviour = () => ({ status: 20
 
 export interface LogCapture {
   readonly logger: Logger;
-  readonly lines: () => any[];
+  readonly lines: () => ReturnType<typeof JSON.parse>[];
   readonly text: () => string;
 }
 
