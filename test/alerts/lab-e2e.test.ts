@@ -25,6 +25,7 @@ describe('alerts on the built-in lab', () => {
     const provider = controller.providers.get('lab');
     if (!(provider instanceof SimProvider)) throw new Error('the built-in config runs the in-process lab');
     const lab = provider.lab;
+    if (!lab) throw new Error('the built-in config runs the in-process lab');
     const alerts = startAlerts({
       decisions: controller.decisions,
       status: () => controller.status(),
