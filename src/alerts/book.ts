@@ -54,14 +54,6 @@ export class AlertBook {
     return alert;
   }
 
-  /** Merges details into an alert in force without sending anything (progress of a failover). */
-  annotate(kind: AlertKind, cluster: string, subject: string, details: Readonly<Record<string, unknown>>, at: number): Alert | undefined {
-    const entry = this.active.get(alertKey(kind, cluster, subject));
-    if (!entry) return undefined;
-    entry.alert = { ...entry.alert, details: { ...entry.alert.details, ...details }, lastSeen: at };
-    return entry.alert;
-  }
-
   /** The condition is over: sends the resolved notice, once. */
   clear(kind: AlertKind, cluster: string, subject: string, at: number, resolution: string, details?: Readonly<Record<string, unknown>>): boolean {
     const key = alertKey(kind, cluster, subject);

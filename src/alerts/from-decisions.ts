@@ -19,7 +19,7 @@
  * | any other alert                            | controller       | warning  | not repeated for `staleAfter` (see from-status)  |
  *
  * Progress decisions (action-started, skipped, orchestration, journal,
- * observe-only, fencing) only annotate alerts in force; they send nothing.
+ * observe-only, fencing) send nothing.
  */
 import type { Decision } from '../decisions.js';
 import type { AlertBook } from './book.js';

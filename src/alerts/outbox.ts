@@ -174,7 +174,7 @@ export class Outbox {
         },
       );
       this.sent += 1;
-      this.o.counters?.sent?.inc({ receiver: name });
+      this.count('sent', { receiver: name });
       logger.debug({ receiver: name, alert: n.alert.key, status: n.status, attempts }, `alert sent to ${name}`);
     } catch (e) {
       if (this.halt.signal.aborted) {
@@ -182,7 +182,7 @@ export class Outbox {
         return;
       }
       this.failed += 1;
-      this.o.counters?.failed?.inc({ receiver: name });
+      this.count('failed', { receiver: name });
       const message = messageOf(e);
       this.lastError = { message, at: clock.now() };
       logger.error({ receiver: name, attempts, err: message, ...content(n) }, `alert UNDELIVERED to ${name} after ${attempts} attempt(s): ${message}; the alert was: ${n.status} ${n.alert.severity} ${n.alert.summary}`);
@@ -204,9 +204,18 @@ export class Outbox {
     }
   }
 
+  /** A metrics mistake (say, a counter without the `reason` label) must not stop delivery. */
+  private count(which: keyof AlertCounters, labels: { receiver: string; reason?: string }): void {
+    try {
+      this.o.counters?.[which]?.inc(labels);
+    } catch (e) {
+      this.o.logger.warn({ receiver: this.name, counter: which, err: messageOf(e) }, `alerts: cannot count ${which}`);
+    }
+  }
+
   private drop(n: Notification, reason: 'overflow' | 'shutdown'): void {
     this.dropped += 1;
-    this.o.counters?.dropped?.inc({ receiver: this.name, reason });
+    this.count('dropped', { receiver: this.name, reason });
     const why = reason === 'overflow' ? `its queue is full (${this.o.queueSize}); the oldest notification was dropped` : 'Vigil stopped before it could be sent';
     this.o.logger.error({ receiver: this.name, dropReason: reason, ...content(n) }, `alert DROPPED for ${this.name}: ${why}; the alert was: ${n.status} ${n.alert.severity} ${n.alert.summary}`);
   }

@@ -169,6 +169,27 @@ describe('delivery', () => {
     await alerts.stop();
   });
 
+  it('a counter that throws (say, registered without the reason label) does not stop delivery', async () => {
+    const peer = await recordingServer();
+    const clock = new FakeClock(T0);
+    const decisions = new DecisionLog();
+    const logs = captureLogs();
+    const broken: CounterLike = {
+      inc: () => {
+        throw new Error('Added label "reason" is not included in initial labelset');
+      },
+    };
+    const alerts = startAlerts({ decisions, status: () => EMPTY, clock, logger: logs.logger, counters: { sent: broken, dropped: broken }, config: alertsConfigSchema.parse({ receivers: [{ name: 'hook', type: 'webhook', url: peer.url, queueSize: 1 }] }) });
+    freeze(decisions, clock, 'a');
+    freeze(decisions, clock, 'b');
+    freeze(decisions, clock, 'c'); // overflows the queue of one: b is dropped
+    await alerts.idle();
+    expect(peer.received.map((r) => r.json().alert.cluster)).toEqual(['a', 'c']);
+    expect(stat(alerts, 'hook')).toMatchObject({ sent: 2, dropped: 1 });
+    expect(logs.lines().filter((l) => /cannot count/.test(l.msg)).map((l) => l.counter)).toEqual(['dropped', 'sent', 'sent']);
+    await alerts.stop();
+  });
+
   it('never logs or reports a token, HMAC key, webhook URL secret or password', async () => {
     const refuse = await recordingServer(() => ({ status: 403, body: 'invalid_token' }));
     const secrets = { token: 'tok-7f3a9c-SECRET', hmac: 'hmac-91be-SECRET', slack: 'B0SLACK/SLACKPATHSECRET', teams: 'TEAMSSIGSECRET' };
