@@ -4,7 +4,7 @@
  * nothing here is ever logged. Every key is in docs/alerts.md.
  */
 import { z } from 'zod';
-import { duration } from '../config/schema.js';
+import { duration } from '../config/types.js';
 import { ALERT_KINDS, SEVERITIES } from './alert.js';
 
 const percent = z.number().min(0).max(1000);

@@ -10,7 +10,7 @@
  * | action-failed (restart)                    | restart-failed   | warning  | action-succeeded for the VM, or the VM runs      |
  * | action-failed (migrate, maintenance)       | action-failed    | warning  | action-succeeded for the same subject            |
  * | unplaced                                   | unplaced         | critical | the VM restarted, or no longer waiting           |
- * | awaiting-fence                             | awaiting-fence   | critical | fenced, or the host is back                      |
+ * | awaiting-fence, no fencing agent for it     | awaiting-fence   | critical | fenced, or the host is back                      |
  * | alert with fencing text                    | fence-failed     | critical | fenced, or the host is back                      |
  * | frozen                                     | frozen           | critical | unfrozen                                         |
  * | alert "failover capacity below policy"     | capacity         | warning  | info "failover capacity meets policy again"      |
@@ -118,6 +118,8 @@ export class DecisionAlerts {
         return;
       }
       case 'awaiting-fence': {
+        // While Vigil fences the host itself there is nothing for a person to do yet; a failure raises fence-failed.
+        if (data.fenceable === true) return;
         const host = str(data.host) ?? str(data.from) ?? d.subject;
         const before = book.get('awaiting-fence', c, host);
         const vms = new Set<string>(asStrings(before?.details.vms));

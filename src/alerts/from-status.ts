@@ -119,6 +119,10 @@ export class StatusAlerts {
         e.vms.push(w.vm);
         byHost.set(w.from, e);
       }
+      // A host with a fence agent at work (or failed) has its own alerts: `fenced` or
+      // `fence-failed`. Waiting is news only where nothing can fence the host.
+      const fenceHandled = new Set((c.fencing ?? []).map((f) => f.host));
+      for (const host of fenceHandled) byHost.delete(host);
       for (const [host, e] of byHost) {
         book.raise({ kind: 'awaiting-fence', cluster: name, subject: host, severity: 'critical', summary: `VMs of ${host} (cluster ${name}) wait for the host to be fenced before they restart: ${e.reason}. If ${host} is known to be off, confirm it with \`vigil fence confirm ${host}\`.`, details: { host, vms: e.vms.sort(), reason: e.reason }, at });
       }

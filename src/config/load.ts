@@ -11,6 +11,7 @@ import { clusterEntrySchema, configSchema, type ControllerConfig } from './schem
 import { substitute } from './substitute.js';
 import { knownProviders, loadProviderModule, unknownProviderMessage } from '../provider-registry.js';
 import type { ClusterConfig, ProviderModule } from '../provider.js';
+import type { AlertsConfig } from '../alerts/config.js';
 import { builtinPath } from '../paths.js';
 
 export interface LoadedCluster {
@@ -30,6 +31,7 @@ export interface VigilConfig {
   /** True when the config named the policy directory (then it must exist). */
   readonly policiesExplicit: boolean;
   readonly etcd?: Record<string, unknown>;
+  readonly alerts?: AlertsConfig;
   readonly clusters: readonly LoadedCluster[];
   readonly warnings: readonly Problem[];
 }
@@ -99,6 +101,7 @@ export async function checkConfig(path: string, builtin = false, options: LoadCo
       policiesDir,
       policiesExplicit: raw.policies !== undefined,
       ...(raw.state?.etcd ? { etcd: raw.state.etcd } : {}),
+      alerts: raw.alerts,
       clusters,
       warnings: problems,
     },

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { duration, listenAddress } from './types.js';
 import { fencingAgentsSchema } from '../fence/agent-config.js';
+import { webhookConfigSchema } from '../service/hooks/config.js';
+import { alertsConfigSchema } from '../alerts/config.js';
 
 export { duration, listenAddress };
 
@@ -27,12 +29,8 @@ export const controllerSchema = z.strictObject({
   pollJitter: z.number().min(0).max(0.5).default(0.1),
   listen: listenAddress.default('127.0.0.1:8080'),
   stateDir: z.string().min(1).default('./var/vigil'),
-  webhook: z
-    .strictObject({
-      tokenFile: z.string().min(1).optional(),
-      hmacSecretFile: z.string().min(1).optional(),
-    })
-    .default({}),
+  /** Webhook receivers and the control routes: credentials, limits (docs/webhooks.md). */
+  webhook: webhookConfigSchema.default(webhookConfigSchema.parse({})),
   detection: z
     .strictObject({
       /** Consecutive polls with the manager and the probe agreeing a host is down before it is failed. */
@@ -80,6 +78,8 @@ export const configSchema = z.strictObject({
   controller: controllerSchema.default(controllerSchema.parse({})),
   state: z.strictObject({ etcd: z.record(z.string(), z.unknown()).optional() }).optional(),
   policies: z.string().min(1).optional(),
+  /** Outgoing alerts: receivers and thresholds (docs/alerts.md). */
+  alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})),
   /** Each entry is checked on its own (common keys, then its provider's keys), so every problem is reported. */
   clusters: z.array(z.unknown()).min(1, 'name at least one cluster'),
 });

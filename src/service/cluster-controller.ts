@@ -366,7 +366,7 @@ export class ClusterController {
     const fenceable = new Set(snapshot.hosts.filter((h) => this.fencer.canFence(h.name)).map((h) => h.name));
     const inflight = [...this.executor.inflight(), ...orphans];
     const plan = planRecovery({ snapshot, health: this.health, policies, inflight, now, attempts, fenceable, canRestartElsewhere: this.o.provider.capabilities.restartElsewhere });
-    this.report(plan, frozen);
+    this.report(plan, frozen, fenceable);
 
     // Fence, act.
     if (this.o.mode === 'observe' && !frozen && plan.awaitingFence.length) this.observeFencing(plan, snapshot, policies, inflight, now, attempts, fenceable);
@@ -400,7 +400,7 @@ export class ClusterController {
       if (h) asIfFenced.set(host, { ...h, state: 'fenced' });
     }
     const after = planRecovery({ snapshot, health: asIfFenced, policies, inflight, now, attempts, fenceable, canRestartElsewhere: this.o.provider.capabilities.restartElsewhere });
-    this.report({ ...after, unplaced: plan.unplaced, skipped: [], awaitingFence: plan.awaitingFence }, false);
+    this.report({ ...after, unplaced: plan.unplaced, skipped: [], awaitingFence: plan.awaitingFence }, false, fenceable);
   }
 
   /** This replica may act on the cluster: the only controller, or the cluster's elected leader. */
@@ -463,7 +463,7 @@ export class ClusterController {
     return close(false, `no sign it took effect ${formatDuration(now - open.intent.at)} after it was recorded`);
   }
 
-  private report(plan: RecoveryPlan, frozen: boolean): void {
+  private report(plan: RecoveryPlan, frozen: boolean, fenceable: ReadonlySet<string> = new Set()): void {
     for (const a of plan.actions) {
       const data = { to: a.to, from: a.from, wave: a.wave, priority: a.priority };
       if (this.o.mode === 'enforce' && !frozen) {
@@ -483,7 +483,7 @@ export class ClusterController {
     const byHost = new Map<string, AwaitingFence[]>();
     for (const w of plan.awaitingFence) byHost.set(w.from, [...(byHost.get(w.from) ?? []), w]);
     for (const [host, list] of byHost) {
-      this.sayOnce(`fence:${host}`, `${list.length} VM(s) of ${host} wait (${list.map((w) => w.vm).join(', ')}): ${list[0]?.reason ?? ''}`, 'awaiting-fence', host);
+      this.sayOnce(`fence:${host}`, `${list.length} VM(s) of ${host} wait (${list.map((w) => w.vm).join(', ')}): ${list[0]?.reason ?? ''}`, 'awaiting-fence', host, { host, vms: list.map((w) => w.vm), fenceable: fenceable.has(host) });
     }
     this.awaiting = new Map(plan.awaitingFence.map((w) => [w.vm, w]));
   }

@@ -4,17 +4,21 @@
  * confirmation). Controls change what the controller may do, so they need
  * the service's token when one is configured (controller.webhook.tokenFile).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Clock } from '../clock/clock.js';
 import type { Controller } from './assemble.js';
 import type { ServiceMetrics } from './metrics.js';
+import { registerHooks, type HooksDeps } from './hooks/index.js';
+import { registerStatusPage } from './page/index.js';
 
 export interface ServiceHttpOptions {
   readonly clock: Clock;
-  /** Bearer token that state-changing routes require; none: they are open (bind to loopback). */
-  readonly token?: string;
+  /** Bearer tokens the control routes accept (the webhook tokens); none: they are open (bind to loopback). */
+  readonly tokens?: readonly string[];
   readonly metrics?: ServiceMetrics;
+  /** The webhook receivers, when the service runs them. */
+  readonly hooks?: HooksDeps;
 }
 
 export function buildServiceHttp(controller: Controller, options?: ServiceHttpOptions): FastifyInstance {
@@ -36,10 +40,11 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
   }
 
   const authorized = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    if (!options?.token) return true;
-    const given = Buffer.from(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
-    const want = Buffer.from(options.token);
-    if (given.length === want.length && timingSafeEqual(given, want)) return true;
+    const tokens = options?.tokens ?? [];
+    if (!tokens.length) return true;
+    const given = createHash('sha256').update(req.headers.authorization?.replace(/^Bearer /, '') ?? '').digest();
+    // Compare digests, so every comparison has the same length and takes the same time.
+    if (tokens.some((t) => timingSafeEqual(given, createHash('sha256').update(t).digest()))) return true;
     void reply.code(401).send({ error: { code: 'unauthorized', message: 'a valid Bearer token is required' } });
     return false;
   };
@@ -87,5 +92,7 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     c.requestReconcile();
     return { confirmed: host, cluster: c.name };
   });
+  if (options?.hooks) registerHooks(app, options.hooks);
+  registerStatusPage(app);
   return app;
 }

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision, DecisionLog } from '../decisions.js';
 import type { StatusReport } from './status.js';
+import type { HookMetrics } from './hooks/types.js';
 
 export interface ServiceMetrics {
   readonly registry: Registry;
@@ -15,6 +16,10 @@ export interface ServiceMetrics {
   /** A webhook answered (fed by the hook routes). */
   countWebhook(source: string, status: number): void;
   readonly leadershipChanges: Counter;
+  /** For the webhook receivers. */
+  readonly hooks: HookMetrics;
+  /** For the alert receivers: sent and failed by receiver, dropped by receiver and reason. */
+  readonly alerts: { readonly sent: Counter; readonly failed: Counter; readonly dropped: Counter };
   stop(): void;
 }
 
@@ -101,6 +106,10 @@ export function createMetrics(status: () => StatusReport, decisions: DecisionLog
   const polls = new Histogram({ name: 'vigil_poll_duration_seconds', help: 'Duration of one reconcile of a cluster', labelNames: ['cluster', 'provider', 'ok'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [registry] });
   const webhooks = new Counter({ name: 'vigil_webhook_requests_total', help: 'Webhook requests, by source and HTTP status', labelNames: ['source', 'status'], registers: [registry] });
   const leadershipChanges = new Counter({ name: 'vigil_leadership_changes_total', help: 'Times this replica gained or lost the leadership of a cluster', labelNames: ['cluster', 'change'], registers: [registry] });
+  const hookEvents = new Counter({ name: 'vigil_webhook_events_total', help: 'Webhook events by what became of them', labelNames: ['source', 'outcome'], registers: [registry] });
+  const alertsSent = new Counter({ name: 'vigil_alerts_sent_total', help: 'Alert notifications delivered, by receiver', labelNames: ['receiver'], registers: [registry] });
+  const alertsFailed = new Counter({ name: 'vigil_alerts_failed_total', help: 'Alert notifications that could not be delivered after retries, by receiver', labelNames: ['receiver'], registers: [registry] });
+  const alertsDropped = new Counter({ name: 'vigil_alerts_dropped_total', help: 'Alert notifications dropped (queue full, shutdown), by receiver and reason', labelNames: ['receiver', 'reason'], registers: [registry] });
   const decisionCount = new Counter({ name: 'vigil_decisions_total', help: 'Decisions recorded, by kind', labelNames: ['cluster', 'kind'], registers: [registry] });
 
   const failedAt = new Map<string, number>();
@@ -124,6 +133,16 @@ export function createMetrics(status: () => StatusReport, decisions: DecisionLog
     observePoll: (cluster, provider, seconds, ok) => polls.observe({ cluster, provider, ok: ok ? 'true' : 'false' }, seconds),
     countWebhook: (source, status) => webhooks.inc({ source, status: String(status) }),
     leadershipChanges,
+    hooks: {
+      request: (source, status) => webhooks.inc({ source, status: String(status) }),
+      duplicate: (source) => hookEvents.inc({ source, outcome: 'duplicate' }),
+      rateLimited: (source) => hookEvents.inc({ source, outcome: 'rate_limited' }),
+      hint: (source) => hookEvents.inc({ source, outcome: 'hint' }),
+      coalesced: (source) => hookEvents.inc({ source, outcome: 'coalesced' }),
+      unresolved: (source) => hookEvents.inc({ source, outcome: 'unresolved' }),
+      ignored: (source) => hookEvents.inc({ source, outcome: 'ignored' }),
+    },
+    alerts: { sent: alertsSent, failed: alertsFailed, dropped: alertsDropped },
     stop: unsubscribe,
   };
 }

@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { alertsConfigSchema } from '../../src/alerts/config.js';
+import { buildLabServer } from '../../providers/sim/lab-server.js';
+import { injectTransport } from '../../src/fence/inject-transport.js';
 import { startAlerts } from '../../src/alerts/start.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -13,7 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import { builtinPath } from '../../src/paths.js';
 import { loadConfigPolicies } from '../../src/policy/resolve.js';
 import { assembleController } from '../../src/service/assemble.js';
-import { SimProvider } from '../../providers/sim/index.js';
+import { SimProvider, sharedLab } from '../../providers/sim/index.js';
 import { recordingServer } from './helpers.js';
 
 describe('alerts on the built-in lab', () => {
@@ -21,7 +23,9 @@ describe('alerts on the built-in lab', () => {
     const hook = await recordingServer(() => ({ status: 202 }));
     const clock = new FakeClock();
     const config = await loadConfig(builtinPath('examples/builtin.yaml'), true);
-    const controller = await assembleController({ config, clock, logger: silentLogger(), policies: loadConfigPolicies(config), purpose: 'oneshot' });
+    // The built-in lab fences through its own BMCs; in simulated time they are reached in memory.
+    const fenceTransport = injectTransport(buildLabServer(sharedLab(builtinPath('examples/lab.yaml'), clock).lab, clock));
+    const controller = await assembleController({ config, clock, logger: silentLogger(), policies: loadConfigPolicies(config), purpose: 'oneshot', fenceTransport });
     const provider = controller.providers.get('lab');
     if (!(provider instanceof SimProvider)) throw new Error('the built-in config runs the in-process lab');
     const lab = provider.lab;
@@ -46,8 +50,14 @@ describe('alerts on the built-in lab', () => {
     await controller.idle();
     await alerts.idle();
 
-    expect(got()).toEqual(['firing critical host-failed/lab/esx-03', 'firing warning failover/lab/esx-03', `resolved warning failover/lab/esx-03 | ${victims.length} of ${victims.length} VMs restarted`]);
-    const failover = hook.received[2]?.json();
+    // Vigil fences esx-03 through its BMC: nothing for a person to do, so no awaiting-fence page; the fence itself is reported.
+    expect(got()).toEqual([
+      'firing critical host-failed/lab/esx-03',
+      'firing warning fenced/lab/esx-03',
+      'firing warning failover/lab/esx-03',
+      `resolved warning failover/lab/esx-03 | ${victims.length} of ${victims.length} VMs restarted`,
+    ]);
+    const failover = hook.received[3]?.json();
     expect(failover.alert.details.restarted).toEqual(victims);
     expect(hook.received.every((r) => r.headers.authorization === 'Bearer lab-token')).toBe(true);
     // Each VM of esx-03 now runs elsewhere, once.
@@ -58,10 +68,10 @@ describe('alerts on the built-in lab', () => {
     lab.recoverHost('esx-03');
     await clock.advance(10_000);
     await alerts.idle();
-    expect(got().slice(3)).toEqual(['resolved critical host-failed/lab/esx-03 | esx-03 responds again']);
+    expect(got().slice(4)).toEqual(['resolved critical host-failed/lab/esx-03 | esx-03 responds again', 'resolved warning fenced/lab/esx-03 | esx-03 responds again']);
 
     await alerts.stop();
     await controller.close();
-    expect(alerts.stats()).toEqual([expect.objectContaining({ name: 'ops', sent: 4, failed: 0, dropped: 0 })]);
+    expect(alerts.stats()).toEqual([expect.objectContaining({ name: 'ops', sent: 6, failed: 0, dropped: 0 })]);
   });
 });

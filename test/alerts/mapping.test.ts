@@ -157,10 +157,11 @@ describe('status report to alerts', () => {
           frozen: true,
           frozenReason: 'mass failure guard',
           lastError: 'ECONNREFUSED',
-          hosts: [host('esx-01'), host('esx-04', { health: 'failed', state: 'notResponding' })],
+          hosts: [host('esx-01'), host('esx-04', { health: 'failed', state: 'notResponding' }), host('esx-05', { health: 'failed', state: 'notResponding' })],
           awaitingFence: [
-            { vm: 'db-01', from: 'esx-04', reason: 'no fence agent answered' },
-            { vm: 'web-01', from: 'esx-04', reason: 'no fence agent answered' },
+            { vm: 'db-01', from: 'esx-04', reason: 'fencing failed' },
+            { vm: 'app-01', from: 'esx-05', reason: 'no fence agent configured' },
+            { vm: 'web-01', from: 'esx-04', reason: 'fencing failed' },
           ],
           fencing: [{ host: 'esx-04', state: 'failed', detail: 'BMC refused the login', attempts: 3 }],
         }),
@@ -168,19 +169,26 @@ describe('status report to alerts', () => {
       t,
     );
     // The same report again: nothing new.
-    status.sweep(report(cluster('lab', { frozen: true, lastError: 'ECONNREFUSED', hosts: [host('esx-01'), host('esx-04', { health: 'failed' })], awaitingFence: [{ vm: 'db-01', from: 'esx-04', reason: 'x' }], fencing: [{ host: 'esx-04', state: 'fencing', detail: 'retrying', attempts: 4 }] })), t + 1);
-    expect(lines()).toEqual(['firing critical frozen/lab/lab', 'firing warning poll-failed/lab/lab', 'firing critical host-failed/lab/esx-04', 'firing critical awaiting-fence/lab/esx-04', 'firing critical fence-failed/lab/esx-04']);
-    status.sweep(report(cluster('lab', { hosts: [host('esx-01'), host('esx-04', { health: 'fenced' })], awaitingFence: [], fencing: [] })), t + 2);
-    expect(lines().slice(5)).toEqual([
+    status.sweep(report(cluster('lab', { frozen: true, lastError: 'ECONNREFUSED', hosts: [host('esx-01'), host('esx-04', { health: 'failed' }), host('esx-05', { health: 'failed' })], awaitingFence: [{ vm: 'db-01', from: 'esx-04', reason: 'x' }, { vm: 'app-01', from: 'esx-05', reason: 'x' }], fencing: [{ host: 'esx-04', state: 'fencing', detail: 'retrying', attempts: 4 }] })), t + 1);
+    // esx-04 has a fence agent at work (fence-failed speaks for it); only esx-05, with none, waits for a person.
+    expect(lines()).toEqual(['firing critical frozen/lab/lab', 'firing warning poll-failed/lab/lab', 'firing critical host-failed/lab/esx-04', 'firing critical host-failed/lab/esx-05', 'firing critical awaiting-fence/lab/esx-05', 'firing critical fence-failed/lab/esx-04']);
+    status.sweep(report(cluster('lab', { hosts: [host('esx-01'), host('esx-04', { health: 'fenced' }), host('esx-05', { health: 'fenced' })], awaitingFence: [], fencing: [] })), t + 2);
+    expect(lines().slice(6)).toEqual([
       'resolved critical frozen/lab/lab | automation is no longer frozen',
       'resolved warning poll-failed/lab/lab | the cluster answers again',
       'firing warning fenced/lab/esx-04',
-      'resolved critical awaiting-fence/lab/esx-04 | no VM of esx-04 waits for fencing any more',
+      'firing warning fenced/lab/esx-05',
+      'resolved critical awaiting-fence/lab/esx-05 | no VM of esx-05 waits for fencing any more',
       'resolved critical fence-failed/lab/esx-04 | fencing esx-04 is no longer failing',
     ]);
     // The cluster leaves the config: its alerts end.
     status.sweep(report(), t + 3);
-    expect(lines().slice(10)).toEqual(['resolved critical host-failed/lab/esx-04 | cluster lab is no longer watched', 'resolved warning fenced/lab/esx-04 | cluster lab is no longer watched']);
+    expect(lines().slice(12)).toEqual([
+      'resolved critical host-failed/lab/esx-04 | cluster lab is no longer watched',
+      'resolved critical host-failed/lab/esx-05 | cluster lab is no longer watched',
+      'resolved warning fenced/lab/esx-04 | cluster lab is no longer watched',
+      'resolved warning fenced/lab/esx-05 | cluster lab is no longer watched',
+    ]);
   });
 
   it('leaves fencing alerts alone when the report has no fencing fields (an older controller)', () => {

@@ -1,8 +1,6 @@
 /** `vigil run`: the controller service. */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliExit, Exit } from '../exit.js';
 import { SystemClock } from '../../clock/clock.js';
 import { formatDuration } from '../../clock/duration.js';
 import { parseListen } from '../../config/listen.js';
@@ -12,6 +10,10 @@ import { assembleController } from '../../service/assemble.js';
 import { buildServiceHttp } from '../../service/http.js';
 import { reloadConfig } from '../../service/policy-reload.js';
 import { openState } from '../../state/open-state.js';
+import { resolverFromInventory, webhookSettings, type ClusterView, type HooksDeps } from '../../service/hooks/index.js';
+import { startAlerts } from '../../alerts/index.js';
+import type { Controller } from '../../service/assemble.js';
+import type { VigilConfig } from '../../config/load.js';
 import { createMetrics, type ServiceMetrics } from '../../service/metrics.js';
 import { globals, loadCliConfig, toCliExit } from '../common.js';
 
@@ -51,9 +53,28 @@ export function registerRun(program: Command): void {
       if (opened.cut) controller.decisions.record({ at: clock.now(), cluster: '*', kind: 'journal', subject: 'journal', message: `a torn record at the end of ${opened.path} was cut (${opened.cut.bytes} bytes, saved to ${opened.cut.savedTo}): ${opened.cut.why}` });
       const metrics = createMetrics(() => controller.status(), controller.decisions);
       metricsRef.current = metrics;
-      const tokenFile = config.controller.webhook.tokenFile;
-      const token = tokenFile ? readSecretFile(resolve(config.baseDir, tokenFile)) : undefined;
-      const http = buildServiceHttp(controller, { clock, metrics, ...(token ? { token } : {}) });
+      const hookSettings = await webhookSettings(config.controller.webhook, config.baseDir).catch((e: unknown) => {
+        state.close();
+        throw toCliExit(e);
+      });
+      for (const w of hookSettings.warnings) logger.warn(`webhooks: ${w}`);
+      const hooks: HooksDeps = {
+        auth: hookSettings.auth,
+        limits: hookSettings.limits,
+        resolve: resolverFromInventory(() => clusterViews(controller, config), { cacheMs: 1_000, now: () => clock.now() }),
+        onHint: (cluster, hint) => {
+          const c = controller.cluster(cluster);
+          if (!c) return;
+          // An alarm is a hint: it makes the controller look now, never act by itself.
+          if (hint.host) c.addHint({ host: hint.host, at: hint.at, source: hint.source, message: hint.message });
+          else c.requestReconcile();
+        },
+        clock,
+        logger: logger.child({ component: 'webhooks' }),
+        metrics: metrics.hooks,
+      };
+      const http = buildServiceHttp(controller, { clock, metrics, hooks, tokens: hookSettings.auth.tokens ?? [] });
+      const alerts = config.alerts ? startAlerts({ decisions: controller.decisions, status: () => controller.status(), clock, logger, config: config.alerts, baseDir: config.baseDir, counters: metrics.alerts }) : undefined;
       const listen = parseListen(config.controller.listen) as { host: string; port: number };
       await http.listen(listen);
       controller.start();
@@ -85,6 +106,7 @@ export function registerRun(program: Command): void {
             await controller.idle();
             await http.close();
             await controller.close();
+            await alerts?.stop();
             state.close();
             logger.info('stopped');
             resolve();
@@ -102,10 +124,13 @@ export function registerRun(program: Command): void {
     });
 }
 
-function readSecretFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (e) {
-    throw new CliExit(Exit.FAILURE, `error: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+
+/** What the webhook resolver needs of each cluster: its hosts, and how the platform names it. */
+function clusterViews(controller: Controller, config: VigilConfig): ClusterView[] {
+  return controller.clusters.map((c) => {
+    const entry = config.clusters.find((x) => x.config.name === c.name)?.config;
+    const platformCluster = typeof entry?.cluster === 'string' ? entry.cluster : undefined;
+    const origin = typeof entry?.url === 'string' ? entry.url : undefined;
+    return { name: c.name, hosts: c.status(0).hosts.map((h) => h.name), ...(platformCluster ? { platformCluster } : {}), ...(origin ? { origins: [origin] } : {}) };
+  });
 }

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../config/schema.js';
+import { duration } from '../../config/types.js';
 import { ErrorCodes, VigilError } from '../../errors.js';
 import { DEFAULT_LIMITS, DEFAULT_REPLAY_WINDOW_MS, type HookAuthSettings, type HookLimits } from './types.js';
 

@@ -117,7 +117,6 @@ describe('status page in Chromium', () => {
   it('shows the lab, then a failed host without a reload, with no console errors or failed requests', async () => {
     const { controller, lab } = await labController();
     const app = buildServiceHttp(controller);
-    registerStatusPage(app);
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     try {
       controller.start();
