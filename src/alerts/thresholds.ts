@@ -5,9 +5,11 @@
  * with, so the same code runs on the real clock and in simulated time.
  *
  * Host figures: a measured percentage when the provider reports one
- * (`cpuUsagePercent`, `memoryUsagePercent` on the status host), else what
- * the running VMs are allocated (`usedCpu / cpu`, `usedMemoryGiB /
- * memoryGiB`). A datastore whose capacity or free space is unknown is never
+ * (`cpuUsagePercent`, `memoryUsagePercent` on the status host). Memory
+ * falls back to what the running VMs are allocated (`usedMemoryGiB /
+ * memoryGiB`); CPU does not, because vCPUs are routinely overcommitted
+ * (4 vCPUs per core is ordinary) and an allocation over 100% says nothing
+ * about a host running hot. A datastore whose capacity or free space is unknown is never
  * reported full or empty.
  */
 import type { StatusHost, StatusReport } from '../service/status.js';
@@ -51,11 +53,10 @@ export class ThresholdAlerts {
       for (const h of c.hosts as readonly MeasuredHost[]) {
         const out = OUT_OF_SERVICE.has(h.health);
         if (out) for (const k of ['host-cpu', 'host-memory']) outOfService.set(watchKey(k, c.name, h.name), `${h.name} is ${h.health}; its use is not evaluated`);
-        const cpu = measured(h.cpuUsagePercent) ?? ratio(h.usedCpu, h.cpu);
+        const cpu = measured(h.cpuUsagePercent);
         const mem = measured(h.memoryUsagePercent) ?? ratio(h.usedMemoryGiB, h.memoryGiB);
-        const cpuBasis = measured(h.cpuUsagePercent) !== null ? 'measured' : 'allocated';
         const memBasis = measured(h.memoryUsagePercent) !== null ? 'measured' : 'allocated';
-        this.check('host-cpu', c.name, h.name, out ? undefined : cpu, at, seen, (v, lvl) => `Host ${h.name} (cluster ${c.name}) CPU use is ${fmt(v)}% (${cpuBasis}${cpuBasis === 'allocated' ? `: ${h.usedCpu} vCPUs on ${h.cpu} logical CPUs` : ''}), at or over the ${lvl}% level. Move VMs off it or add hosts.`, { host: h.name, basis: cpuBasis });
+        this.check('host-cpu', c.name, h.name, out ? undefined : cpu, at, seen, (v, lvl) => `Host ${h.name} (cluster ${c.name}) CPU use is ${fmt(v)}% (measured), at or over the ${lvl}% level. Move VMs off it or add hosts.`, { host: h.name, basis: 'measured' });
         this.check('host-memory', c.name, h.name, out ? undefined : mem, at, seen, (v, lvl) => `Host ${h.name} (cluster ${c.name}) memory use is ${fmt(v)}% (${memBasis}${memBasis === 'allocated' ? `: ${fmt(h.usedMemoryGiB)} of ${fmt(h.memoryGiB)} GiB` : ''}), at or over the ${lvl}% level. Move VMs off it or add memory.`, { host: h.name, basis: memBasis });
       }
       for (const d of c.datastores) {

@@ -14,11 +14,16 @@ export function serviceUrl(config: VigilConfig): string {
   return `http://${l.host}:${l.port}`;
 }
 
+/** The token the CLI presents: `controller.webhook.token`, else the first line of its tokenFile (the others are older ones kept during a rotation). */
 function token(config: VigilConfig): string | undefined {
-  const file = config.controller.webhook.tokenFile;
+  const { token: inline, tokenFile: file } = config.controller.webhook;
+  if (inline) return inline;
   if (!file) return undefined;
   try {
-    return readFileSync(resolve(config.baseDir, file), 'utf8').trim();
+    return readFileSync(resolve(config.baseDir, file), 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find(Boolean);
   } catch (e) {
     throw new CliExit(Exit.FAILURE, `error: cannot read the token file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

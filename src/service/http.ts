@@ -2,24 +2,25 @@
  * The service's HTTP surface (interfaces.md "HTTP"): liveness, readiness,
  * the status API, and the operator's controls (freeze, unfreeze, fence
  * confirmation). Controls change what the controller may do, so they need
- * the service's token when one is configured (controller.webhook.tokenFile).
+ * the service's token when one is configured (controller.webhook.tokenFile);
+ * without one, only this machine (a loopback peer) may use them. The
+ * webhook receivers are registered beside these by `vigil run`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Clock } from '../clock/clock.js';
 import type { Controller } from './assemble.js';
 import type { ServiceMetrics } from './metrics.js';
-import { registerHooks, type HooksDeps } from './hooks/index.js';
 import { registerStatusPage } from './page/index.js';
 
 export interface ServiceHttpOptions {
   readonly clock: Clock;
-  /** Bearer tokens the control routes accept (the webhook tokens); none: they are open (bind to loopback). */
-  readonly tokens?: readonly string[];
+  /** Bearer tokens the control routes accept (the webhook tokens), read on each request so a reload applies. */
+  readonly tokens?: readonly string[] | (() => readonly string[]);
   readonly metrics?: ServiceMetrics;
-  /** The webhook receivers, when the service runs them. */
-  readonly hooks?: HooksDeps;
 }
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
 export function buildServiceHttp(controller: Controller, options?: ServiceHttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
@@ -40,8 +41,13 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
   }
 
   const authorized = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    const tokens = options?.tokens ?? [];
-    if (!tokens.length) return true;
+    const configured = options?.tokens;
+    const tokens = typeof configured === 'function' ? configured() : (configured ?? []);
+    if (!tokens.length) {
+      if (LOOPBACK.test(req.socket.remoteAddress ?? '')) return true;
+      void reply.code(403).send({ error: { code: 'forbidden', message: 'controls are open only to this machine while no token is configured (controller.webhook.token or tokenFile)' } });
+      return false;
+    }
     const given = createHash('sha256').update(req.headers.authorization?.replace(/^Bearer /, '') ?? '').digest();
     // Compare digests, so every comparison has the same length and takes the same time.
     if (tokens.some((t) => timingSafeEqual(given, createHash('sha256').update(t).digest()))) return true;
@@ -92,7 +98,6 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     c.requestReconcile();
     return { confirmed: host, cluster: c.name };
   });
-  if (options?.hooks) registerHooks(app, options.hooks);
   registerStatusPage(app);
   return app;
 }

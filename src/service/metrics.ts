@@ -27,7 +27,8 @@ const PROTECTED_KINDS = new Set(['on']);
 
 export function createMetrics(status: () => StatusReport, decisions: DecisionLog): ServiceMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vigil_process_' });
+  // Standard names (process_*, nodejs_*), so the usual Node.js dashboards work as they are.
+  collectDefaultMetrics({ register: registry });
 
   new Gauge({
     name: 'vigil_hosts',

@@ -20,8 +20,10 @@ export function reloadPolicies(controller: Controller, config: VigilConfig, deci
 /**
  * SIGHUP: re-read vigil.yaml and the policies it names. An invalid config
  * is refused with its problems (the old one stays); a valid one supplies
- * the policy set. Changes to the cluster list or their connections need a
- * restart, and Vigil says so instead of applying half of them.
+ * the policy set (and `vigil run` re-reads the webhook credentials).
+ * Changes to the cluster list, their connections, or the controller, state
+ * and alerts settings need a restart, and Vigil says so instead of applying
+ * half of them.
  */
 export async function reloadConfig(controller: Controller, current: VigilConfig, decisions: DecisionLog, now: number): Promise<{ ok: boolean; config: VigilConfig; problems: string[] }> {
   const checked = await checkConfig(current.file, current.builtin);
@@ -33,6 +35,11 @@ export async function reloadConfig(controller: Controller, current: VigilConfig,
   const clustersOf = (c: VigilConfig) => JSON.stringify(c.clusters.map((x) => x.config));
   if (clustersOf(checked.config) !== clustersOf(current)) {
     decisions.record({ at: now, cluster: '*', kind: 'alert', subject: 'config', message: 'the cluster list or a cluster connection changed: restart vigil to apply it (policies are reloaded now)' });
+  }
+  const { webhook: _newHook, ...newController } = checked.config.controller;
+  const { webhook: _oldHook, ...oldController } = current.controller;
+  if (JSON.stringify(newController) !== JSON.stringify(oldController) || JSON.stringify(checked.config.alerts) !== JSON.stringify(current.alerts) || JSON.stringify(checked.config.etcd) !== JSON.stringify(current.etcd)) {
+    decisions.record({ at: now, cluster: '*', kind: 'alert', subject: 'config', message: 'controller, state or alerts settings changed: restart vigil to apply them (policies and webhook credentials are reloaded now)' });
   }
   const r = reloadPolicies(controller, checked.config, decisions, now);
   return { ok: r.ok, config: r.ok ? checked.config : current, problems: r.problems };

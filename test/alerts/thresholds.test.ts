@@ -87,10 +87,10 @@ describe('threshold alerts on the status report', () => {
     await alerts.stop();
   });
 
-  it('uses a measured CPU figure when the host reports one; a failed host is not evaluated and its alert ends', async () => {
+  it('judges CPU only on a measured figure, never on vCPU allocation; a failed host is not evaluated and its alert ends', async () => {
     const clock = new FakeClock(T0);
     const sink = memoryReceiver();
-    let h = host('esx-02', { cpu: 32, usedCpu: 200, cpuUsagePercent: 40 });
+    let h = host('esx-02', { cpu: 32, usedCpu: 200 });
     const alerts = startAlerts({
       decisions: new DecisionLog(),
       status: () => report(cluster('lab', { hosts: [h] })),
@@ -100,7 +100,10 @@ describe('threshold alerts on the status report', () => {
       extraReceivers: [{ receiver: sink }],
     });
     await clock.advance(10_000);
-    // 200 vCPUs on 32 CPUs is 625% allocated, but it measures 40%: no alert.
+    // 200 vCPUs on 32 CPUs is 625% allocated: overcommit, not heat. Without a measurement, no alert.
+    expect(alerts.active()).toEqual([]);
+    h = host('esx-02', { cpu: 32, usedCpu: 200, cpuUsagePercent: 40 });
+    await clock.advance(10_000);
     expect(alerts.active()).toEqual([]);
     h = host('esx-02', { cpu: 32, usedCpu: 200, cpuUsagePercent: 97 });
     await clock.advance(10_000);
@@ -141,7 +144,7 @@ describe('threshold alerts on the status report', () => {
     const clock = new FakeClock(T0);
     const alerts = startAlerts({
       decisions: new DecisionLog(),
-      status: () => report(cluster('lab', { hosts: [host('esx-01', { usedMemoryGiB: 256, usedCpu: 64 })] })),
+      status: () => report(cluster('lab', { hosts: [host('esx-01', { usedMemoryGiB: 256, usedCpu: 64, cpuUsagePercent: 99 })] })),
       clock,
       logger: silentLogger(),
       config: alertsConfigSchema.parse({ evaluateEvery: '1s', thresholds: { hostMemory: { enabled: false }, hostCpu: { for: '0s', critical: null } } }),

@@ -59,6 +59,13 @@ describe('config reload (SIGHUP)', () => {
     expect(changed.ok).toBe(true);
     expect(controller.policies.vmRules('lab', { name: 'db-01', labels: {} }).priority).toBe('lowest');
     expect(controller.decisions.recent().some((d) => d.subject === 'config' && /restart vigil to apply it/.test(d.message))).toBe(true);
+    expect(controller.decisions.recent().some((d) => /controller, state or alerts settings changed/.test(d.message))).toBe(false);
+
+    // A controller setting (the poll interval) is not applied half-way: Vigil says a restart is needed.
+    writeFileSync(join(dir, 'vigil.yaml'), `controller: {pollInterval: 3s}\npolicies: ./policies\nclusters:\n  - {name: lab, provider: sim, inventory: ${lab}}\n`);
+    const slower = await reloadConfig(controller, changed.config, controller.decisions, clock.now());
+    expect(slower.ok).toBe(true);
+    expect(controller.decisions.recent().at(-2)).toMatchObject({ kind: 'alert', subject: 'config', message: expect.stringMatching(/controller, state or alerts settings changed: restart vigil/) });
     await controller.close();
   });
 });

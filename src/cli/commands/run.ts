@@ -10,10 +10,9 @@ import { assembleController } from '../../service/assemble.js';
 import { buildServiceHttp } from '../../service/http.js';
 import { reloadConfig } from '../../service/policy-reload.js';
 import { openState } from '../../state/open-state.js';
-import { resolverFromInventory, webhookSettings, type ClusterView, type HooksDeps } from '../../service/hooks/index.js';
+import { registerHooks, webhookSettings } from '../../service/hooks/index.js';
+import { controllerHooks } from '../../service/controller-hooks.js';
 import { startAlerts } from '../../alerts/index.js';
-import type { Controller } from '../../service/assemble.js';
-import type { VigilConfig } from '../../config/load.js';
 import { createMetrics, type ServiceMetrics } from '../../service/metrics.js';
 import { globals, loadCliConfig, toCliExit } from '../common.js';
 
@@ -58,22 +57,10 @@ export function registerRun(program: Command): void {
         throw toCliExit(e);
       });
       for (const w of hookSettings.warnings) logger.warn(`webhooks: ${w}`);
-      const hooks: HooksDeps = {
-        auth: hookSettings.auth,
-        limits: hookSettings.limits,
-        resolve: resolverFromInventory(() => clusterViews(controller, config), { cacheMs: 1_000, now: () => clock.now() }),
-        onHint: (cluster, hint) => {
-          const c = controller.cluster(cluster);
-          if (!c) return;
-          // An alarm is a hint: it makes the controller look now, never act by itself.
-          if (hint.host) c.addHint({ host: hint.host, at: hint.at, source: hint.source, message: hint.message });
-          else c.requestReconcile();
-        },
-        clock,
-        logger: logger.child({ component: 'webhooks' }),
-        metrics: metrics.hooks,
-      };
-      const http = buildServiceHttp(controller, { clock, metrics, hooks, tokens: hookSettings.auth.tokens ?? [] });
+      const hooks = controllerHooks(controller, config, hookSettings, { clock, logger: logger.child({ component: 'webhooks' }), metrics: metrics.hooks });
+      let controlTokens = hookSettings.auth.tokens ?? [];
+      const http = buildServiceHttp(controller, { clock, metrics, tokens: () => controlTokens });
+      const hooksHandle = registerHooks(http, hooks);
       const alerts = config.alerts ? startAlerts({ decisions: controller.decisions, status: () => controller.status(), clock, logger, config: config.alerts, baseDir: config.baseDir, counters: metrics.alerts }) : undefined;
       const listen = parseListen(config.controller.listen) as { host: string; port: number };
       await http.listen(listen);
@@ -116,21 +103,21 @@ export function registerRun(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         let inForce = config;
         process.on('SIGHUP', () => {
-          void reloadConfig(controller, inForce, controller.decisions, clock.now()).then((r) => {
+          void (async () => {
+            const r = await reloadConfig(controller, inForce, controller.decisions, clock.now());
+            if (!r.ok) return;
+            // Rotated webhook secrets apply at once; unreadable ones leave the old ones in force.
+            try {
+              const fresh = await webhookSettings(r.config.controller.webhook, r.config.baseDir);
+              hooksHandle.setAuth(fresh.auth);
+              controlTokens = fresh.auth.tokens ?? [];
+              for (const w of fresh.warnings) logger.warn(`webhooks: ${w}`);
+            } catch (e) {
+              controller.decisions.record({ at: clock.now(), cluster: '*', kind: 'alert', subject: 'config', message: `webhook credentials not reloaded, the old ones stay in force: ${(e as Error).message}` });
+            }
             inForce = r.config;
-          });
+          })();
         });
       });
     });
-}
-
-
-/** What the webhook resolver needs of each cluster: its hosts, and how the platform names it. */
-function clusterViews(controller: Controller, config: VigilConfig): ClusterView[] {
-  return controller.clusters.map((c) => {
-    const entry = config.clusters.find((x) => x.config.name === c.name)?.config;
-    const platformCluster = typeof entry?.cluster === 'string' ? entry.cluster : undefined;
-    const origin = typeof entry?.url === 'string' ? entry.url : undefined;
-    return { name: c.name, hosts: c.status(0).hosts.map((h) => h.name), ...(platformCluster ? { platformCluster } : {}), ...(origin ? { origins: [origin] } : {}) };
-  });
 }

@@ -31,21 +31,35 @@ const MAX_SIGNATURES = 4;
 const MAX_TOKEN_CHARS = 4096;
 
 export class HookAuthenticator {
-  private readonly tokenDigests: Buffer[];
-  private readonly secrets: Buffer[];
-  private readonly windowMs: number;
-  private readonly seen: ExpiringSet;
+  private settings: HookAuthSettings = {};
+  private tokenDigests: Buffer[] = [];
+  private secrets: Buffer[] = [];
+  private windowMs: number;
+  private seen: ExpiringSet;
 
   constructor(
-    private readonly settings: HookAuthSettings,
+    settings: HookAuthSettings,
     private readonly now: () => number,
-    maxRemembered: number,
+    private readonly maxRemembered: number,
   ) {
-    this.tokenDigests = (settings.tokens ?? []).filter((t) => t.length > 0).map((t) => sha256(Buffer.from(t, 'utf8')));
-    this.secrets = (settings.hmacSecrets ?? []).filter((s) => s.length > 0).map((s) => Buffer.from(s, 'utf8'));
     this.windowMs = settings.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
     // A timestamped signature stays valid from (ts - window) to (ts + window): remember it that long.
     this.seen = new ExpiringSet(2 * this.windowMs, maxRemembered);
+    this.replace(settings);
+  }
+
+  /**
+   * New credentials (SIGHUP after a rotation). Signatures already accepted
+   * stay remembered, so a reload opens no window for replaying them.
+   */
+  replace(settings: HookAuthSettings): void {
+    const windowMs = settings.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+    this.settings = settings;
+    this.tokenDigests = (settings.tokens ?? []).filter((t) => t.length > 0).map((t) => sha256(Buffer.from(t, 'utf8')));
+    this.secrets = (settings.hmacSecrets ?? []).filter((s) => s.length > 0).map((s) => Buffer.from(s, 'utf8'));
+    // A longer window needs a longer memory; a shorter one keeps the longer memory (refusing more, never less).
+    if (windowMs > this.windowMs) this.seen = this.seen.widened(2 * windowMs, this.maxRemembered);
+    this.windowMs = windowMs;
   }
 
   /** Some credential is configured, or unauthenticated hooks were asked for. */

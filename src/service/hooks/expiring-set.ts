@@ -31,6 +31,13 @@ export class ExpiringSet {
     return false;
   }
 
+  /** A copy with a longer time to live for new keys; the keys already here keep their expiry. */
+  widened(ttlMs: number, maxEntries: number): ExpiringSet {
+    const wider = new ExpiringSet(Math.max(ttlMs, this.ttlMs), maxEntries);
+    for (const [k, until] of this.entries) wider.entries.set(k, until);
+    return wider;
+  }
+
   has(key: string, now: number): boolean {
     const until = this.entries.get(digest(key));
     return until !== undefined && until > now;

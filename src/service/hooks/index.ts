@@ -90,7 +90,13 @@ export function registerHooks(app: FastifyInstance, deps: HooksDeps): HooksHandl
     }
   });
 
-  return { stats: () => counters.snapshot() };
+  return {
+    stats: () => counters.snapshot(),
+    setAuth: (settings) => {
+      auth.replace(settings);
+      if (!auth.configured) logger.warn('no webhook token or HMAC secret is configured: every hook will be refused with 401');
+    },
+  };
 }
 
 function unauthorized(reply: FastifyReply, reason: string): FastifyReply {

@@ -147,4 +147,6 @@ export interface HookStats {
 
 export interface HooksHandle {
   stats(): HookStats;
+  /** New credentials after a reload; requests in flight finish under the old ones. */
+  setAuth(settings: HookAuthSettings): void;
 }

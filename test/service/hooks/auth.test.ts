@@ -103,6 +103,20 @@ describe('webhook credentials', () => {
     expect((await post(signBody(SECRET, body, nowSeconds()))).statusCode).toBe(202);
   });
 
+  it('takes new credentials on reload (SIGHUP) and still refuses replays of what the old ones accepted', async () => {
+    h = harness();
+    const signed = signBody(SECRET, body, nowSeconds());
+    expect((await post(signed)).statusCode).toBe(202);
+    const NEW_TOKEN = 'rotated-token-0123456789abcdef';
+    h.hooks.setAuth({ tokens: [NEW_TOKEN], hmacSecrets: [SECRET], replayWindowMs: 600_000 });
+    expect((await post({ authorization: `Bearer ${TOKEN}` })).statusCode).toBe(401);
+    expect((await post({ authorization: `Bearer ${NEW_TOKEN}` })).statusCode).toBe(202);
+    expect((await post(signed)).json()).toEqual({ error: 'replayed request' });
+    h.hooks.setAuth({});
+    expect((await post({ authorization: `Bearer ${NEW_TOKEN}` })).statusCode).toBe(401);
+    expect(h.warnings()).toContain('no webhook token or HMAC secret is configured: every hook will be refused with 401');
+  });
+
   it('keeps the body-only signature of interfaces.md working, refuses its replays within the window, and can require timestamps', async () => {
     h = harness();
     const signed = signBody(SECRET, body);

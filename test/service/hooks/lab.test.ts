@@ -14,7 +14,8 @@ import { builtinPath } from '../../../src/paths.js';
 import { PolicySet } from '../../../src/policy/policy-set.js';
 import { assembleController, type Controller } from '../../../src/service/assemble.js';
 import { buildServiceHttp } from '../../../src/service/http.js';
-import { registerHooks, resolverFromInventory, signBody, type WebhookHint } from '../../../src/service/hooks/index.js';
+import { registerHooks, signBody, type WebhookHint } from '../../../src/service/hooks/index.js';
+import { controllerHooks } from '../../../src/service/controller-hooks.js';
 import simProvider, { SimProvider } from '../../../providers/sim/index.js';
 import { SECRET, TOKEN } from './harness.js';
 
@@ -50,18 +51,16 @@ async function service() {
   const lab = provider instanceof SimProvider ? provider.lab : undefined;
   if (!lab) throw new Error('the test needs the in-process lab');
 
-  // The lead's ClusterController.addHint is not on this branch yet: record the hint and ask for a reconcile, as it will.
+  // Wired exactly as `vigil run` wires them; the test also keeps a copy of each hint.
   const hints: { cluster: string; hint: WebhookHint }[] = [];
   const app = buildServiceHttp(controller);
+  const deps = controllerHooks(controller, config, { auth: { tokens: [TOKEN], hmacSecrets: [SECRET] }, limits: {}, warnings: [] }, { clock, logger: silentLogger() });
   const hooks = registerHooks(app, {
-    auth: { tokens: [TOKEN], hmacSecrets: [SECRET] },
-    resolve: resolverFromInventory(() => controller.clusters.map((c) => ({ name: c.name, hosts: c.status().hosts.map((h) => h.name) })), { cacheMs: 1_000, now: () => clock.now() }),
+    ...deps,
     onHint: (cluster, hint) => {
       hints.push({ cluster, hint });
-      controller.cluster(cluster)?.requestReconcile();
+      deps.onHint(cluster, hint);
     },
-    clock,
-    logger: silentLogger(),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   cleanup.push(() => app.close());
