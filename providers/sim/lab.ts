@@ -317,6 +317,10 @@ export class Lab {
     const vm = this.vm(vmRef);
     const on = this.host(onRef);
     this.sameCluster(vm, on);
+    if (vm.busyWith) {
+      // Refused, as a platform would; but a controller asking is one that lost track of its own start: logged for the tests.
+      this.log({ t: this.clock.now(), op: 'start-refused', cluster: vm.cluster, vm: vm.name, host: on.name, error: `${vm.name} has an operation in progress (${vm.busyWith}): a second start was asked for` });
+    }
     this.notBusy(vm);
     this.acceptsVms(on);
     this.reachesDatastores(vm, on);

@@ -70,6 +70,13 @@ export const controllerSchema = z.strictObject({
       taskTimeout: duration(1000).default(600_000),
       taskPollInterval: duration(50).default(1_000),
       retries: z.number().int().min(0).max(10).default(2),
+      /**
+       * After a crash, how long an action the journal shows as begun but
+       * unfinished may take to show its effect on the platform before it is
+       * planned again (default: two poll intervals, at least 15 s). Longer is
+       * safer; shorter brings VMs back sooner after a controller crash.
+       */
+      orphanGrace: duration(0).optional(),
     })
     .default({ maxParallel: 8, taskTimeout: 600_000, taskPollInterval: 1_000, retries: 2 }),
 });

@@ -136,6 +136,7 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
           guard: { maxFailures: ctl.guard.maxFailures, windowMs: ctl.guard.window },
           agentsFor: buildAgentSelector(fencing?.agents ?? [], { clock: o.clock, logger, baseDir: o.config.baseDir }, o.fenceTransport),
           hintFollowUpMs: Math.min(d.hintMinDown ?? 2_000, minDownMs),
+          ...(ctl.execution.orphanGrace !== undefined ? { orphanGraceMs: ctl.execution.orphanGrace } : {}),
           ...(o.onPoll ? { onPoll: (ms: number, ok: boolean) => o.onPoll?.(config.name, provider.kind, ms, ok) } : {}),
         }),
       );

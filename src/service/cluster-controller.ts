@@ -62,6 +62,8 @@ export interface ClusterControllerOptions {
   readonly agentsFor?: (host: string) => readonly FenceAgent[];
   /** With an alarm hint, the second look at a host comes this soon. */
   readonly hintFollowUpMs?: number;
+  /** How long an intent left open by a crashed run may take to show its effect (default max(2 polls, 15 s)). */
+  readonly orphanGraceMs?: number;
   /** How often failover capacity is recomputed (it is also recomputed when a host's health changes). */
   readonly capacityIntervalMs?: number;
   /** Told how long each reconcile took, and whether the cluster answered (metrics). */
@@ -425,7 +427,7 @@ export class ClusterController {
     const stillOpen: Action[] = [];
     const vms = new Map(snapshot.vms.map((v) => [v.name, v]));
     // A call may be accepted by the platform just as the controller died; give it time to show.
-    const grace = Math.max(2 * this.o.pollIntervalMs, 15_000);
+    const grace = this.o.orphanGraceMs ?? Math.max(2 * this.o.pollIntervalMs, 15_000);
     for (const [id, open] of journal.state().open) {
       if (open.intent.cluster !== this.name || owned.has(id)) continue;
       const a = open.intent.action;
