@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { duration, listenAddress } from './types.js';
 import { fencingAgentsSchema } from '../fence/agent-config.js';
+import { etcdConfigSchema } from '../state/etcd/config.js';
 
 export { duration, listenAddress };
 
@@ -78,7 +79,8 @@ export const controllerSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   controller: controllerSchema.default(controllerSchema.parse({})),
-  state: z.strictObject({ etcd: z.record(z.string(), z.unknown()).optional() }).optional(),
+  /** Replicated mode: leader election and the journal in etcd (docs/replicas.md); without it, one process and stateDir. */
+  state: z.strictObject({ etcd: etcdConfigSchema.optional() }).optional(),
   policies: z.string().min(1).optional(),
   /** Each entry is checked on its own (common keys, then its provider's keys), so every problem is reported. */
   clusters: z.array(z.unknown()).min(1, 'name at least one cluster'),

@@ -6,7 +6,7 @@
  * installed, the endpoints are empty and those tests fail saying so.
  */
 import type { TestProject } from 'vitest/node';
-import { etcdBinary, startEtcdCluster, type EtcdCluster } from './cluster.js';
+import { etcdBinary, startEtcdCluster, type EtcdCluster } from '../../bench/takeover/etcd-cluster.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

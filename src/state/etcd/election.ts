@@ -207,7 +207,7 @@ export class ClusterElection implements ClusterLeadership {
       this.leadingSince = performance.now();
       this.leaderName = replica;
       const why = `elected (fencing token ${token.revision})`;
-      this.o.logger.info({ cluster, token: token.revision }, `leads cluster ${cluster} now: ${why}`);
+      this.o.logger.debug({ cluster, token: token.revision }, `leads cluster ${cluster} now: ${why}`);
       this.o.onChange?.('gained', why);
     } catch (e) {
       this.fail(c, `it could not take over (${messageOf(e)})`);
@@ -234,7 +234,7 @@ export class ClusterElection implements ClusterLeadership {
     this.leading = false;
     if (this.leaderName === this.o.replica) this.leaderName = undefined;
     if (was) {
-      this.o.logger.warn({ cluster: this.o.cluster, why }, `no longer leads cluster ${this.o.cluster}: ${why}; this replica takes no more action on it`);
+      this.o.logger.debug({ cluster: this.o.cluster, why }, `no longer leads cluster ${this.o.cluster}: ${why}`);
       this.o.onChange?.('lost', why);
     } else this.o.logger.debug({ cluster: this.o.cluster, why }, `campaign for ${this.o.cluster} ended: ${why}`);
   }

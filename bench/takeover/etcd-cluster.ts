@@ -1,5 +1,5 @@
 /**
- * A real etcd cluster for the tests: Debian's etcd 3.4 (`.ci/packages.d/etcd.txt`),
+ * A real etcd cluster for the tests and the takeover benchmark: Debian's etcd 3.4 (`.ci/packages.d/etcd.txt`),
  * N members on loopback, free ports, data in a temporary directory (on
  * /dev/shm when there is one, so fsync on a busy disk does not cost etcd
  * its heartbeats). Members are spawned directly, so each child's pid is
