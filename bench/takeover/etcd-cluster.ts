@@ -114,7 +114,7 @@ export async function startEtcdCluster(size = 3, o: { tag?: string } = {}): Prom
   } catch (e) {
     const logs = members.map((m) => `${m.name}: ${(m as unknown as { log: string }).log}`).join('\n');
     await cluster.stop();
-    throw new Error(`${(e as Error).message}\n${logs}`);
+    throw new Error(`${(e as Error).message}\n${logs}`, { cause: e });
   }
   return cluster;
 }

@@ -206,26 +206,39 @@ export async function leadersOf(replicas: readonly Replica[], cluster = 'lab'): 
 }
 
 /**
- * Resolves while the replica is following a restart it has sent: its
- * decision `action-started` is 60-250 ms old and the lab has not finished
- * that start (a start takes 300 ms or more at the lab's speed 10). A kill
+ * Resolves while the leader is following a restart it has sent: its
+ * decision `action-started` is 40-320 ms old and the lab has not finished
+ * that start (a start takes 330 ms or more at the lab's speed 10, and the
+ * replica sees it end at its next task poll). A kill
  * or a pause then lands with a task under way, not between an intent and
  * its call (a call that may or may not have left makes a new leader wait
- * its grace period before it tries again). Returns the VM.
+ * its grace period before it tries again). `from`: the lab log's length
+ * when this wave began. Returns the leader and the VM.
  */
-export async function whileFollowing(r: Replica, lab: Lab, timeoutMs = 20_000): Promise<string> {
+export async function whileFollowing(replicas: readonly Replica[], lab: Lab, o: { from?: number; timeoutMs?: number } = {}): Promise<{ leader: Replica; vm: string }> {
+  let leader: Replica | undefined;
   return until(
-    `${r.name} to follow a restart`,
+    'the leader to follow a restart',
     async () => {
-      const started = (await r.decisions()).filter((d) => d.kind === 'action-started');
+      // Looked up again when it stops leading: a leader may hand the cluster to its preferred replica while the failure is being confirmed.
+      leader ??= await leaderOf(replicas);
+      const r = leader;
+      if (!r) return undefined;
+      const s = (await r.status()).clusters[0];
+      if (s?.role !== 'leader') {
+        leader = undefined;
+        return undefined;
+      }
+      const started = s.recent.filter((d) => d.kind === 'action-started');
       const d = started[started.length - 1];
       if (!d) return undefined;
       const age = Date.now() - d.at;
-      if (age < 60 || age > 250) return undefined;
-      if ((await lab.log()).some((e) => e.op === 'start' && e.vm === d.subject)) return undefined;
-      return d.subject;
+      if (age < 40 || age > 320) return undefined;
+      // Only this wave's entries: the same VM may have been started in an earlier one.
+      if ((await lab.log()).slice(o.from ?? 0).some((e) => e.op === 'start' && e.vm === d.subject)) return undefined;
+      return { leader: r, vm: d.subject };
     },
-    timeoutMs,
+    o.timeoutMs ?? 20_000,
     10,
   );
 }

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/decisions.js';
 import { startEtcdCluster, type EtcdCluster } from '../../bench/takeover/etcd-cluster.js';
 import { leaderOf, leadersOf, startLab, startReplica, until, vmsOn, whileFollowing, writeFleetConfig, type Lab, type LabLogEntry, type Replica } from '../../bench/takeover/fleet.js';
-import { ensureBuilt } from '../helpers/cli.js';
+import axios from 'axios';
+import { ensureBuilt, vigil } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freshPrefix, sharedEtcd } from '../etcd/shared.js';
 
@@ -23,7 +24,7 @@ afterEach(async () => {
   await Promise.allSettled(clusters.splice(0).map((c) => c.stop()));
 });
 
-async function fleet(endpoints: readonly string[], n = 3): Promise<{ lab: Lab; replicas: Replica[] }> {
+async function fleet(endpoints: readonly string[], n = 3): Promise<{ lab: Lab; replicas: Replica[]; config: string }> {
   ensureBuilt();
   const dir = tempDir();
   const lab = await startLab(dir);
@@ -32,7 +33,7 @@ async function fleet(endpoints: readonly string[], n = 3): Promise<{ lab: Lab; r
   const replicas = await Promise.all(Array.from({ length: n }, (_, i) => startReplica(config, `vigil-${i + 1}`)));
   procs.push(...replicas);
   await Promise.all(replicas.map((r) => until(`${r.name} to be ready`, async () => (await r.readyz()) === 200, 20_000)));
-  return { lab, replicas };
+  return { lab, replicas, config };
 }
 
 /** Every VM of the host started once, nothing started twice, no violation, no failed operation. */
@@ -46,10 +47,10 @@ const ACTS = new Set(['action-started', 'fencing', 'fenced']);
 
 describe('replicas on etcd', () => {
   it('a leader killed in the middle of a restart wave: another takes over within TTL plus a poll and finishes the wave, each VM once', async () => {
-    const { lab, replicas } = await fleet(sharedEtcd());
-    const first = await until('a leader', () => leaderOf(replicas));
+    const { lab, replicas, config } = await fleet(sharedEtcd());
+    await until('a leader', () => leaderOf(replicas));
     await lab.post('/lab/hosts/esx-02/fail');
-    await whileFollowing(first, lab);
+    const { leader: first } = await whileFollowing(replicas, lab);
     const killedAt = Date.now();
     await first.stop('SIGKILL');
     const rest = replicas.filter((r) => r !== first);
@@ -66,13 +67,20 @@ describe('replicas on etcd', () => {
     const standby = rest.find((r) => r !== next) as Replica;
     await until('the standby to name the leader', async () => (await standby.status()).clusters[0]?.leader === next.name);
     expect((await standby.status()).clusters[0]?.role).toBe('standby');
+    // `vigil status` (here asking the standby, as an operator on its machine would) says who leads.
+    const shown = vigil(['status', '--config', config], { env: { VIGIL_LISTEN: standby.url.replace('http://', '') } });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`Led by ${next.name}; this replica: standby`);
+    // The new leader counted its gain.
+    const metrics = (await axios.get<string>(`${next.url}/metrics`, { responseType: 'text' })).data;
+    expect(metrics).toMatch(/vigil_leadership_changes_total\{cluster="lab",change="gained"\} 1/);
   }, 90_000);
 
   it('a leader paused past its lease does not act when it resumes', async () => {
     const { lab, replicas } = await fleet(sharedEtcd());
-    const paused = await until('a leader', () => leaderOf(replicas));
+    await until('a leader', () => leaderOf(replicas));
     await lab.post('/lab/hosts/esx-03/fail');
-    await whileFollowing(paused, lab);
+    const { leader: paused } = await whileFollowing(replicas, lab);
     paused.proc.kill('SIGSTOP');
     const rest = replicas.filter((r) => r !== paused);
     await until('another replica to lead', () => leaderOf(rest), 15_000);

@@ -12,7 +12,7 @@ import { assembleController } from '../../service/assemble.js';
 import { buildServiceHttp } from '../../service/http.js';
 import { reloadConfig } from '../../service/policy-reload.js';
 import { openState, type OpenedState } from '../../state/open-state.js';
-import { openReplicated } from '../../state/etcd/replicated.js';
+import { openReplicated, type Replicated } from '../../state/etcd/replicated.js';
 import { createMetrics, type ServiceMetrics } from '../../service/metrics.js';
 import { globals, loadCliConfig, toCliExit } from '../common.js';
 
@@ -33,7 +33,12 @@ export function registerRun(program: Command): void {
       const clock = new SystemClock();
       // Replicated mode (state.etcd, docs/replicas.md): the journal and each cluster's leadership live in etcd, not in stateDir.
       // etcd that does not answer, or a prefix that is not Vigil's, stops the start here, before anything is acted on.
-      const replicated = config.etcd ? await openReplicated(config, logger).catch((e: unknown) => Promise.reject(toCliExit(e))) : undefined;
+      let replicated: Replicated | undefined;
+      try {
+        replicated = config.etcd ? await openReplicated(config, logger) : undefined;
+      } catch (e) {
+        throw toCliExit(e);
+      }
       let state: OpenedState | undefined;
       if (!replicated) {
         // The journal and its lock: a second controller on this state directory stops here, before it does anything.

@@ -17,7 +17,7 @@ type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBac
 
 /** Reconnects a broken watch after 100 ms, doubling to at most 1 s: a replica must see the state again soon after etcd is back. */
 function cappedBackoff(ms = 100): WatchBackoff {
-  return { duration: ms, next: () => cappedBackoff(Math.min(ms * 2, 1_000)) } as unknown as WatchBackoff;
+  return { duration: ms, next: () => cappedBackoff(Math.min(ms * 2, 1_000)) };
 }
 
 function readPem(baseDir: string, file: string, what: string): Buffer {

@@ -91,7 +91,7 @@ export class EtcdJournal implements Journal {
 
   async append(record: JournalRecord): Promise<void> {
     if (this.closed) throw new VigilError(ErrorCodes.NOT_LEADER, 'the etcd journal is closed');
-    const { view, layout, client } = this.o;
+    const { view, layout } = this.o;
     if (view.broken) throw new VigilError(ErrorCodes.NOT_LEADER, `the shared state in etcd cannot be trusted: ${view.broken}`);
     const bucket = bucketOf(record);
     const compare: ICompare[] = [];

@@ -145,19 +145,20 @@ export async function openEtcdState(o: EtcdStateOptions): Promise<EtcdState> {
     const spread = new Spread({ client, layout: l, view, replica, clusters: o.clusters, ttlMs, logger });
     await spread.register(ttlMs + 1_000);
     const health = new EtcdHealth(client, l.meta, ttlMs, config.requestTimeout, logger);
-    let elections!: Elections;
+    // The journal asks the elections for tokens, the elections are built after it: a holder closes the loop.
+    const held: { elections?: Elections } = {};
     const journal = new EtcdJournal({
       client,
       layout: l,
       view,
       watcher,
-      tokens: { token: (c) => elections.token(c), lost: (c, why) => elections.lost(c, why) },
+      tokens: { token: (c) => held.elections?.token(c), lost: (c, why) => held.elections?.lost(c, why) },
       requestTimeoutMs: config.requestTimeout,
       logger,
       replica,
       ...(o.compactAfterRecords ? { compactAfterRecords: o.compactAfterRecords } : {}),
     });
-    elections = new Elections(
+    const elections = new Elections(
       o.clusters,
       (cluster) =>
         new ClusterElection({
@@ -176,6 +177,7 @@ export async function openEtcdState(o: EtcdStateOptions): Promise<EtcdState> {
           onChange: (change, why) => state?.emitChange(cluster, change, why),
         }),
     );
+    held.elections = elections;
     health.start();
     state = new EtcdState(replica, l, client, view, watcher, journal, elections, spread, health, ttlMs);
     logger.info({ endpoints: config.endpoints, prefix: l.prefix, replica, leaseTtlMs: ttlMs }, `replicated mode: state in etcd under ${l.prefix} as replica ${replica}`);

@@ -15,7 +15,13 @@ import { openEtcdState, type EtcdState } from './open.js';
 
 const WAKES = new Set(['freeze', 'unfreeze', 'fence-confirmed']);
 
-export async function openReplicated(config: VigilConfig, logger: Logger): Promise<{ state: EtcdState; attach: (controller: Controller, metrics?: ServiceMetrics) => void }> {
+export interface Replicated {
+  readonly state: EtcdState;
+  /** Ties the state to the assembled controller (and its metrics). */
+  attach(controller: Controller, metrics?: ServiceMetrics): void;
+}
+
+export async function openReplicated(config: VigilConfig, logger: Logger): Promise<Replicated> {
   const busy: { of?: (cluster: string) => boolean } = {};
   const state = await openEtcdState({
     // Validated by the config loader against etcdConfigSchema; its output type is not carried through VigilConfig.

@@ -60,7 +60,7 @@ describe('etcd journal', () => {
     const all: JournalRecord[] = [];
     for (const records of runs) {
       // Ids restart at i1 in each sample: keep them apart as the writer prefix does in real use.
-      const tagged = records.map((r, n) => ('id' in r ? { ...r, id: `s${runs.indexOf(records)}-${r.id}` } : r)) as JournalRecord[];
+      const tagged = records.map((r) => ('id' in r ? { ...r, id: `s${runs.indexOf(records)}-${r.id}` } : r)) as JournalRecord[];
       await writeAll(rs, tagged);
       all.push(...tagged);
       await converged(rs, all);
