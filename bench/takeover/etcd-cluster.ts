@@ -49,7 +49,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEtcdCluster(size = 3, o: { tag?: string } = {}): Promise<EtcdCluster> {
+export interface EtcdTls {
+  /** The members' certificate and key (for 127.0.0.1). */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** With it, members require client certificates signed by this CA. */
+  readonly clientCaFile?: string;
+  /** For etcdctl's health checks: a CA for the members, and a client certificate when they require one. */
+  readonly ctl: readonly string[];
+}
+
+export async function startEtcdCluster(size = 3, o: { tag?: string; tls?: EtcdTls } = {}): Promise<EtcdCluster> {
   const bin = etcdBinary();
   const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `vigil-etcd-${o.tag ?? 't'}-`));
   const specs = [];
@@ -58,7 +68,7 @@ export async function startEtcdCluster(size = 3, o: { tag?: string } = {}): Prom
   const token = `vigil-test-${process.pid}-${Date.now()}`;
   const members: EtcdMember[] = specs.map((s) => {
     const dataDir = join(root, s.name);
-    const clientUrl = `http://127.0.0.1:${s.client}`;
+    const clientUrl = `${o.tls ? 'https' : 'http'}://127.0.0.1:${s.client}`;
     const args = [
       '--name', s.name,
       '--data-dir', dataDir,
@@ -72,6 +82,8 @@ export async function startEtcdCluster(size = 3, o: { tag?: string } = {}): Prom
       '--logger', 'zap',
       '--log-outputs', 'stderr',
       '--log-level', 'error',
+      ...(o.tls ? ['--cert-file', o.tls.certFile, '--key-file', o.tls.keyFile] : []),
+      ...(o.tls?.clientCaFile ? ['--client-cert-auth', '--trusted-ca-file', o.tls.clientCaFile] : []),
     ];
     let child: ChildProcess | undefined;
     let exited: Promise<void> = Promise.resolve();
@@ -110,7 +122,7 @@ export async function startEtcdCluster(size = 3, o: { tag?: string } = {}): Prom
     },
   };
   try {
-    await waitHealthy(members.map((m) => m.clientUrl), 20_000);
+    await waitHealthy(members.map((m) => m.clientUrl), 20_000, o.tls?.ctl ?? []);
   } catch (e) {
     const logs = members.map((m) => `${m.name}: ${(m as unknown as { log: string }).log}`).join('\n');
     await cluster.stop();
@@ -120,11 +132,11 @@ export async function startEtcdCluster(size = 3, o: { tag?: string } = {}): Prom
 }
 
 /** Until `etcdctl endpoint health` says every endpoint is healthy (a quorum formed and answers). */
-export async function waitHealthy(endpoints: readonly string[], timeoutMs: number): Promise<void> {
+export async function waitHealthy(endpoints: readonly string[], timeoutMs: number, ctlArgs: readonly string[] = []): Promise<void> {
   const end = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < end) {
-    const r = spawnSync('etcdctl', ['--endpoints', endpoints.join(','), '--command-timeout=2s', 'endpoint', 'health'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const r = spawnSync('etcdctl', ['--endpoints', endpoints.join(','), '--command-timeout=2s', ...ctlArgs, 'endpoint', 'health'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
     if (r.status === 0) return;
     last = `${r.stdout}${r.stderr}`.trim();
     await new Promise((res) => setTimeout(res, 150));

@@ -98,6 +98,25 @@ describe('etcd leader election', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
+  it('hands an idle cluster to its preferred replica when that one joins later, never a busy one', async () => {
+    const endpoints = sharedEtcd();
+    const prefix = freshPrefix('handover');
+    let busy = true;
+    const a = await openReplica({ endpoints, prefix, clusters: ['a', 'b'], name: 'r1', busy: (c) => c === 'b' && busy });
+    a.start(0);
+    await until('r1 to lead both', () => a.leadership('a')?.isLeader() && a.leadership('b')?.isLeader());
+    const b = await openReplica({ endpoints, prefix, clusters: ['a', 'b'], name: 'r2' });
+    b.start(0);
+    // Clusters and replicas by name: "a" is r1's, "b" is r2's. r1 hands over only after leading for 3 TTL, r2 being up for 2 TTL, and
+    // "b" being quiet: while it is busy, nothing moves.
+    await new Promise((r) => setTimeout(r, 9_000));
+    expect(a.leadership('b')?.isLeader()).toBe(true);
+    busy = false;
+    await until('r2 to lead b', () => b.leadership('b')?.isLeader(), 8_000);
+    expect(a.leadership('a')?.isLeader()).toBe(true);
+    expect(a.leadership('b')?.isLeader()).toBe(false);
+  }, 30_000);
+
   it('refuses a second live replica with the same name', async () => {
     const endpoints = sharedEtcd();
     const prefix = freshPrefix('dup');
