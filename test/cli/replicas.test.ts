@@ -68,7 +68,7 @@ describe('replicas on etcd', () => {
     await until('the standby to name the leader', async () => (await standby.status()).clusters[0]?.leader === next.name);
     expect((await standby.status()).clusters[0]?.role).toBe('standby');
     // `vigil status` (here asking the standby, as an operator on its machine would) says who leads.
-    const shown = vigil(['status', '--config', config], { env: { VIGIL_LISTEN: standby.url.replace('http://', '') } });
+    const shown = vigil(['status', '--config', config], { env: { VIGIL_LISTEN: standby.url.replace('http://', ''), VIGIL_REPLICA: 'cli' } });
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain(`Led by ${next.name}; this replica: standby`);
     // The new leader counted its gain.

@@ -33,7 +33,7 @@ export async function openReplicated(config: VigilConfig, logger: Logger): Promi
   });
   const attach = (controller: Controller, metrics?: ServiceMetrics): void => {
     busy.of = (name) => {
-      const s = controller.cluster(name)?.status(0);
+      const s = controller.cluster(name)?.status(1);
       return !!s && (s.inflight.length > 0 || s.fencing.some((f) => f.state === 'fencing'));
     };
     state.onChange((cluster, change, why) => {
