@@ -8,6 +8,8 @@ import { CliExit, Exit } from './exit.js';
 import { ErrorCodes, isVigilError } from '../errors.js';
 import { openState } from '../state/open-state.js';
 import type { JournalRecord } from '../state/journal.js';
+import { appendOperatorRecord } from '../state/etcd/operator.js';
+import type { EtcdConfig } from '../state/etcd/config.js';
 
 export function serviceUrl(config: VigilConfig): string {
   const l = parseListen(config.controller.listen) as { host: string; port: number };
@@ -56,6 +58,15 @@ export async function changeState(config: VigilConfig, path: string, body: unkno
     return { via: 'service', answer: await postToService(config, path, body) };
   } catch (e) {
     if (!(e instanceof CliExit) || !e.message.includes('no Vigil controller answers')) throw e;
+  }
+  if (config.etcd) {
+    // Replicated mode: the state is in etcd, where every replica reads it; there is no state directory to write to.
+    try {
+      await appendOperatorRecord(config.etcd as unknown as EtcdConfig, config.baseDir, record(Date.now()), { warn: () => undefined });
+    } catch (e) {
+      throw new CliExit(Exit.FAILURE, `error: ${(e as Error).message}`);
+    }
+    return { via: 'journal' };
   }
   const stateDir = resolve(config.baseDir, config.controller.stateDir);
   let state;

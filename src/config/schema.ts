@@ -4,6 +4,7 @@ import { duration, listenAddress } from './types.js';
 import { fencingAgentsSchema } from '../fence/agent-config.js';
 import { webhookConfigSchema } from '../service/hooks/config.js';
 import { alertsConfigSchema } from '../alerts/config.js';
+import { etcdConfigSchema } from '../state/etcd/config.js';
 
 export { duration, listenAddress };
 
@@ -83,7 +84,8 @@ export const controllerSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   controller: controllerSchema.default(controllerSchema.parse({})),
-  state: z.strictObject({ etcd: z.record(z.string(), z.unknown()).optional() }).optional(),
+  /** Replicated mode: leader election and the journal in etcd (docs/replicas.md); without it, one process and stateDir. */
+  state: z.strictObject({ etcd: etcdConfigSchema.optional() }).optional(),
   policies: z.string().min(1).optional(),
   /** Outgoing alerts: receivers and thresholds (docs/alerts.md). */
   alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})),

@@ -98,24 +98,36 @@ export class Fencer {
     const proof = (await this.platformProof(target, errors)) ?? (await this.agentProof(target, errors));
     if (this.dead) return;
     if (proof) {
+      try {
+        await this.o.journal.append({ type: 'fenced', cluster, host: target.host, agent: proof.agent, evidence: proof.evidence, at: proof.at });
+      } catch (e) {
+        // No restart may rest on a proof the journal does not hold: a successor (or this process after a crash) would not know of it.
+        // With replicas this is usually a leadership lost mid-fence; the new leader fences again.
+        if (this.dead) return;
+        this.failed(target.host, `${target.host} is off (${proof.agent}: ${proof.evidence}) but the proof could not be recorded: ${messageOf(e)}`);
+        return;
+      }
       this.failures.delete(target.host);
-      await this.o.journal.append({ type: 'fenced', cluster, host: target.host, agent: proof.agent, evidence: proof.evidence, at: proof.at });
       decisions.record({ at: at(), cluster, kind: 'fenced', subject: target.host, data: { host: target.host, agent: proof.agent }, message: `${target.host} is proven off (${proof.agent}): ${proof.evidence}` });
       this.o.onFenced(target.host, proof);
       return;
     }
-    const before = this.failures.get(target.host);
-    const attempts = (before?.attempts ?? 0) + 1;
+    this.failed(target.host, errors.join('; ') || 'no fencing agent could prove it off');
+  }
+
+  /** A run that ends without a recorded proof: the VMs stay down, a person is told, and the next try waits for the backoff. */
+  private failed(host: string, last: string): void {
+    const { clock, decisions, cluster } = this.o;
+    const attempts = (this.failures.get(host)?.attempts ?? 0) + 1;
     const delay = Math.min(this.o.retryMaxMs ?? 300_000, (this.o.retryBaseMs ?? 30_000) * 2 ** (attempts - 1));
-    const last = errors.join('; ') || 'no fencing agent could prove it off';
-    this.failures.set(target.host, { attempts, nextAt: at() + delay, last });
+    this.failures.set(host, { attempts, nextAt: clock.now() + delay, last });
     decisions.record({
-      at: at(),
+      at: clock.now(),
       cluster,
       kind: 'alert',
-      subject: target.host,
-      data: { host: target.host, fencing: 'failed', attempts },
-      message: `fencing ${target.host} failed (attempt ${attempts}): ${last}. Its VMs stay down until it is fenced; check its BMC, or confirm it is off with \`vigil fence confirm ${target.host}\`. Next try in ${formatDuration(delay)}.`,
+      subject: host,
+      data: { host, fencing: 'failed', attempts },
+      message: `fencing ${host} failed (attempt ${attempts}): ${last}. Its VMs stay down until it is fenced; check its BMC, or confirm it is off with \`vigil fence confirm ${host}\`. Next try in ${formatDuration(delay)}.`,
     });
   }
 

@@ -16,7 +16,7 @@ import { MemoryJournal, type Journal } from '../state/journal.js';
 import { buildAgentSelector } from '../fence/registry.js';
 import type { FenceAgentEntry } from '../fence/agent-config.js';
 import type { HttpTransport } from '../fence/types.js';
-import { ClusterController } from './cluster-controller.js';
+import { ClusterController, type ClusterLeadership } from './cluster-controller.js';
 import type { StatusReport } from './status.js';
 
 export interface AssembleOptions {
@@ -32,6 +32,10 @@ export interface AssembleOptions {
   readonly fenceTransport?: HttpTransport;
   /** Told how long each reconcile took (metrics). */
   readonly onPoll?: (cluster: string, provider: string, ms: number, ok: boolean) => void;
+  /** Replicated mode (state.etcd): each cluster's election; without it, this process leads every cluster. */
+  readonly leadership?: (cluster: string) => ClusterLeadership | undefined;
+  /** Replicated mode: the shared state answers; when it does not, the service is not ready. */
+  readonly stateReady?: () => boolean;
 }
 
 /** The policy set in force; shared by every cluster so a reload reaches all of them at once. */
@@ -47,6 +51,7 @@ export class Controller {
     readonly journal: Journal,
     private readonly clock: Clock,
     private readonly policyRef: PolicyRef,
+    private readonly stateReady?: () => boolean,
   ) {}
 
   get policies(): PolicySet {
@@ -66,9 +71,9 @@ export class Controller {
     for (const c of this.clusters) c.start();
   }
 
-  /** Every cluster has completed at least one poll. */
+  /** Every cluster has completed at least one poll (and, replicated, etcd answers). */
   ready(): boolean {
-    return this.clusters.every((c) => c.polls > 0);
+    return this.clusters.every((c) => c.polls > 0) && (this.stateReady?.() ?? true);
   }
 
   async stop(): Promise<void> {
@@ -111,6 +116,7 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
       // By default the polls themselves are the window; jitter may bring two polls closer than the interval.
       const minDownMs = d.minDown ?? Math.floor(pollIntervalMs * (1 - ctl.pollJitter) * Math.max(0, d.failAfterPolls - 1));
       const fencing = config.fencing as { agents: FenceAgentEntry[] } | undefined;
+      const leadership = o.leadership?.(config.name);
       clusters.push(
         new ClusterController({
           name: config.name,
@@ -138,6 +144,7 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
           hintFollowUpMs: Math.min(d.hintMinDown ?? 2_000, minDownMs),
           ...(ctl.execution.orphanGrace !== undefined ? { orphanGraceMs: ctl.execution.orphanGrace } : {}),
           ...(o.onPoll ? { onPoll: (ms: number, ok: boolean) => o.onPoll?.(config.name, provider.kind, ms, ok) } : {}),
+          ...(leadership ? { leadership } : {}),
         }),
       );
     }
@@ -145,5 +152,5 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
     await Promise.allSettled([...providers.values()].map((p) => p.close()));
     throw e;
   }
-  return new Controller(clusters, providers, decisions, journal, o.clock, policyRef);
+  return new Controller(clusters, providers, decisions, journal, o.clock, policyRef, o.stateReady);
 }

@@ -16,7 +16,7 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { formatDuration } from '../clock/duration.js';
 import type { DecisionKind, DecisionLog } from '../decisions.js';
-import { isVigilError, messageOf } from '../errors.js';
+import { ErrorCodes, isVigilError, messageOf } from '../errors.js';
 import type { FailureDetector, HostHealth, HostHint } from '../health/types.js';
 import { MassFailureGuard, type GuardOptions } from '../health/mass-failure-guard.js';
 import type { HostProber } from '../health/probe.js';
@@ -258,6 +258,11 @@ export class ClusterController {
     this.inProgress = this.reconcileOnce()
       .then(() => this.o.onPoll?.(this.o.clock.now() - started, this.lastError === undefined))
       .catch((e: unknown) => {
+        // Replicated mode: the leadership went during this pass and the journal refused a write. Not a fault; the replica is a standby now.
+        if (isVigilError(e) && e.code === ErrorCodes.NOT_LEADER && this.o.leadership && !this.o.leadership.isLeader()) {
+          this.o.logger.info({ err: e.message }, 'reconcile stopped: this replica no longer leads the cluster');
+          return;
+        }
         this.o.logger.error({ err: e }, 'reconcile failed');
         this.decide('alert', this.name, `internal error during reconcile: ${messageOf(e)}`);
       })

@@ -72,6 +72,18 @@ describe('Fencer', () => {
     expect(t.decisions.recent().filter((d) => d.kind === 'alert').at(-1)?.message).toMatch(/attempt 2.*Next try in 1m\.$/);
   });
 
+  it('does not act on a proof the journal refused (leadership lost mid-fence, disk error): alert and retry later', async () => {
+    const t = setup([working(new FakeClock(0))]);
+    t.journal.append = () => Promise.reject(new Error('not the leader of c any more'));
+    t.fencer.fence({ host: 'h1' });
+    await t.fencer.idle();
+    expect(t.fenced).toEqual([]);
+    expect(t.decisions.recent().at(-1)?.message).toBe(
+      'fencing h1 failed (attempt 1): h1 is off (ipmi: chassis power is off (h1)) but the proof could not be recorded: not the leader of c any more. Its VMs stay down until it is fenced; check its BMC, or confirm it is off with `vigil fence confirm h1`. Next try in 30s.',
+    );
+    expect(t.fencer.status()[0]).toMatchObject({ host: 'h1', state: 'failed', attempts: 1 });
+  });
+
   it('knows whether it can fence a host at all', () => {
     expect(setup([]).fencer.canFence('h1')).toBe(false);
     expect(setup([], { proven: false, evidence: '' }).fencer.canFence('h1')).toBe(true);

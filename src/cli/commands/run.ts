@@ -9,7 +9,8 @@ import { loadConfigPolicies } from '../../policy/resolve.js';
 import { assembleController } from '../../service/assemble.js';
 import { buildServiceHttp } from '../../service/http.js';
 import { reloadConfig } from '../../service/policy-reload.js';
-import { openState } from '../../state/open-state.js';
+import { openState, type OpenedState } from '../../state/open-state.js';
+import { openReplicated, type Replicated } from '../../state/etcd/replicated.js';
 import { registerHooks, webhookSettings } from '../../service/hooks/index.js';
 import { controllerHooks } from '../../service/controller-hooks.js';
 import { startAlerts } from '../../alerts/index.js';
@@ -31,29 +32,46 @@ export function registerRun(program: Command): void {
         throw toCliExit(e);
       }
       const clock = new SystemClock();
-      // The journal and its lock: a second controller on this state directory stops here, before it does anything.
-      const stateDir = resolve(config.baseDir, config.controller.stateDir);
-      let state;
+      // Replicated mode (state.etcd, docs/replicas.md): the journal and each cluster's leadership live in etcd, not in stateDir.
+      // etcd that does not answer, or a prefix that is not Vigil's, stops the start here, before anything is acted on.
+      let replicated: Replicated | undefined;
       try {
-        state = openState(stateDir, { logger });
+        replicated = config.etcd ? await openReplicated(config, logger) : undefined;
       } catch (e) {
         throw toCliExit(e);
       }
-      const opened = state.report;
-      logger.info({ journal: opened.path, records: opened.records, bytes: opened.bytes }, `journal ${opened.path}: ${opened.created ? 'created' : `${opened.records} records`}`);
-      if (opened.cut) logger.warn({ cut: opened.cut }, `the journal ended in a torn record (a crash while writing); it was cut and saved aside`);
+      let state: OpenedState | undefined;
+      if (!replicated) {
+        // The journal and its lock: a second controller on this state directory stops here, before it does anything.
+        const stateDir = resolve(config.baseDir, config.controller.stateDir);
+        try {
+          state = openState(stateDir, { logger });
+        } catch (e) {
+          throw toCliExit(e);
+        }
+        const opened = state.report;
+        logger.info({ journal: opened.path, records: opened.records, bytes: opened.bytes }, `journal ${opened.path}: ${opened.created ? 'created' : `${opened.records} records`}`);
+        if (opened.cut) logger.warn({ cut: opened.cut }, `the journal ended in a torn record (a crash while writing); it was cut and saved aside`);
+      }
+      const closeState = async (): Promise<void> => {
+        state?.close();
+        await replicated?.state.close();
+      };
       // Metrics read the controller, and the controller reports its polls to them: the ref closes the loop.
       const metricsRef: { current?: ServiceMetrics } = {};
-      const journal = state.journal;
-      const controller = await assembleController({ config, clock, logger, policies, journal, onPoll: (c, p, ms, ok) => metricsRef.current?.observePoll(c, p, ms / 1000, ok) }).catch((e: unknown) => {
-        state.close();
+      const journal = replicated?.state.journal ?? (state as OpenedState).journal;
+      const leadership = replicated ? { leadership: (c: string) => replicated.state.leadership(c), stateReady: () => replicated.state.ready() } : {};
+      const controller = await assembleController({ config, clock, logger, policies, journal, ...leadership, onPoll: (c, p, ms, ok) => metricsRef.current?.observePoll(c, p, ms / 1000, ok) }).catch(async (e: unknown) => {
+        await closeState();
         throw toCliExit(e);
       });
-      if (opened.cut) controller.decisions.record({ at: clock.now(), cluster: '*', kind: 'journal', subject: 'journal', message: `a torn record at the end of ${opened.path} was cut (${opened.cut.bytes} bytes, saved to ${opened.cut.savedTo}): ${opened.cut.why}` });
+      const opened = state?.report;
+      if (opened?.cut) controller.decisions.record({ at: clock.now(), cluster: '*', kind: 'journal', subject: 'journal', message: `a torn record at the end of ${opened.path} was cut (${opened.cut.bytes} bytes, saved to ${opened.cut.savedTo}): ${opened.cut.why}` });
       const metrics = createMetrics(() => controller.status(), controller.decisions);
       metricsRef.current = metrics;
-      const hookSettings = await webhookSettings(config.controller.webhook, config.baseDir).catch((e: unknown) => {
-        state.close();
+      replicated?.attach(controller, metrics);
+      const hookSettings = await webhookSettings(config.controller.webhook, config.baseDir).catch(async (e: unknown) => {
+        await closeState();
         throw toCliExit(e);
       });
       for (const w of hookSettings.warnings) logger.warn(`webhooks: ${w}`);
@@ -65,6 +83,7 @@ export function registerRun(program: Command): void {
       const listen = parseListen(config.controller.listen) as { host: string; port: number };
       await http.listen(listen);
       controller.start();
+      replicated?.state.start();
       const base = `http://${listen.host}:${listen.port}`;
       logger.info(
         { clusters: config.clusters.map((c) => c.config.name), status: `${base}/api/v1/status` },
@@ -94,7 +113,7 @@ export function registerRun(program: Command): void {
             await http.close();
             await controller.close();
             await alerts?.stop();
-            state.close();
+            await closeState();
             logger.info('stopped');
             resolve();
           })();

@@ -16,6 +16,7 @@ function renderCluster(c: ClusterStatus): string[] {
   const lines: string[] = [];
   const frozen = c.frozen ? `FROZEN${c.frozenReason ? ` (${c.frozenReason})` : ''}` : 'no';
   lines.push(`Cluster ${c.name}  provider ${c.provider}  mode ${c.mode}  frozen ${frozen}${c.lastPoll ? `  last poll ${c.lastPoll}` : ''}`);
+  if (c.role) lines.push(`  Led by ${c.leader ?? 'no replica yet'}; this replica: ${c.role}`);
   if (c.lastError) lines.push(`  ! cannot read the cluster: ${c.lastError}`);
   const hosts = table(['HOST', 'STATE', 'HEALTH', 'CPU', 'MEMORY', 'VMS', 'MEM USED', 'VMS ON HOST']);
   for (const h of c.hosts) {
