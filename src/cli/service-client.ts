@@ -14,7 +14,7 @@ export function serviceUrl(config: VigilConfig): string {
   return `http://${l.host}:${l.port}`;
 }
 
-function token(config: VigilConfig): string | undefined {
+export function token(config: VigilConfig): string | undefined {
   const file = config.controller.webhook.tokenFile;
   if (!file) return undefined;
   try {

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Clock } from '../clock/clock.js';
 import type { Controller } from './assemble.js';
 import type { ServiceMetrics } from './metrics.js';
+import { registerPlanRoutes } from './plan-routes.js';
 
 export interface ServiceHttpOptions {
   readonly clock: Clock;
@@ -87,5 +88,6 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     c.requestReconcile();
     return { confirmed: host, cluster: c.name };
   });
+  registerPlanRoutes(app, { controller, clock, token: options?.token });
   return app;
 }

@@ -1,0 +1,158 @@
+/**
+ * Planned work carried out by the CLI itself, when no controller runs for
+ * this config: it takes the state directory's lock (the one `vigil run`
+ * takes, so a controller cannot start meanwhile), reads open intents and
+ * freezes from the journal, and runs the plan through its own executor,
+ * which journals every action as the controller's does.
+ */
+import { resolve } from 'node:path';
+import { SystemClock } from '../../clock/clock.js';
+import type { VigilConfig } from '../../config/load.js';
+import { DecisionLog } from '../../decisions.js';
+import { ErrorCodes, isVigilError, messageOf, VigilError } from '../../errors.js';
+import { Executor } from '../../execute/executor.js';
+import { PlanRunner, type PlanEvent } from '../../execute/plan-runner.js';
+import type { HostHealth, HostHealthState } from '../../health/types.js';
+import type { Action } from '../../model/actions.js';
+import { planChanged, stillNeeded } from '../../plan/plan-check.js';
+import type { PlannedWork } from '../../plan/planned-work.js';
+import { planRequest, type ClusterView, type PlanRequest } from '../../plan/planned-request.js';
+import type { PolicySet } from '../../policy/policy-set.js';
+import { loadConfigPolicies } from '../../policy/resolve.js';
+import type { Provider } from '../../provider.js';
+import { healthFromManager } from '../../service/status.js';
+import { openState, type OpenedState } from '../../state/open-state.js';
+import { cliLogger, toCliExit, type GlobalOptions } from '../common.js';
+import { CliExit, Exit } from '../exit.js';
+import { serviceUrl } from '../service-client.js';
+import type { PlannedActor, RunHandle } from './actor.js';
+
+export class DirectActor implements PlannedActor {
+  readonly via: string;
+  private readonly clock = new SystemClock();
+  private readonly providers = new Map<string, Provider>();
+
+  private constructor(
+    private readonly config: VigilConfig,
+    private readonly g: GlobalOptions,
+    private readonly state: OpenedState,
+    private readonly policies: PolicySet,
+    stateDir: string,
+  ) {
+    this.via = `this command (no controller answers at ${serviceUrl(config)}; holding the lock on ${stateDir})`;
+  }
+
+  static open(config: VigilConfig, g: GlobalOptions): DirectActor {
+    let policies: PolicySet;
+    try {
+      policies = loadConfigPolicies(config);
+    } catch (e) {
+      throw toCliExit(e);
+    }
+    const stateDir = resolve(config.baseDir, config.controller.stateDir);
+    let state: OpenedState;
+    try {
+      state = openState(stateDir);
+    } catch (e) {
+      if (isVigilError(e) && e.code === ErrorCodes.STATE_LOCKED) {
+        throw new CliExit(Exit.FAILURE, `error: no controller answers at ${serviceUrl(config)}, and another Vigil holds ${stateDir}, so this command cannot act: ${e.message}`);
+      }
+      throw new CliExit(Exit.FAILURE, `error: ${messageOf(e)}`);
+    }
+    return new DirectActor(config, g, state, policies, stateDir);
+  }
+
+  async plan(req: PlanRequest): Promise<PlannedWork[]> {
+    return planRequest(req, await this.views(req.cluster), this.policies, this.clock.now());
+  }
+
+  async run(req: PlanRequest, agreed: PlannedWork, maxParallel: number, onEvent: (e: PlanEvent) => void): Promise<RunHandle> {
+    const [now] = await this.plan({ ...req, cluster: agreed.cluster });
+    if (!now) throw new VigilError(ErrorCodes.PLAN_REFUSED, `cluster ${agreed.cluster} gives no plan now`, { expected: true });
+    if (now.refused) throw new VigilError(ErrorCodes.PLAN_REFUSED, now.refused, { expected: true });
+    const changed = planChanged(agreed, now);
+    if (changed) throw new VigilError(ErrorCodes.PLAN_REFUSED, `${changed}; nothing moved. Run the command again to see the new plan`, { expected: true });
+    const provider = await this.provider(agreed.cluster);
+    const ctl = this.config.controller;
+    const decisions = new DecisionLog();
+    const executor = new Executor({
+      cluster: agreed.cluster,
+      provider,
+      clock: this.clock,
+      journal: this.state.journal,
+      decisions,
+      maxParallel,
+      taskPollMs: ctl.execution.taskPollInterval,
+      taskTimeoutMs: ctl.execution.taskTimeout,
+      retries: ctl.execution.retries,
+      retryBaseMs: 1_000,
+      verify: (actions) => verifyFresh(provider, actions),
+    });
+    const runner = new PlanRunner({ plan: now, tag: `cli-${process.pid}-${this.clock.now().toString(36)}`, submit: (a, tag) => executor.submit(a, tag), decisions, clock: this.clock, maxParallel });
+    runner.onEvent(onEvent);
+    return {
+      stop: () => {
+        runner.stop();
+        return Promise.resolve();
+      },
+      done: runner.run(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.providers.values()].map((p) => p.close()));
+    this.state.close();
+  }
+
+  private async provider(cluster: string): Promise<Provider> {
+    const have = this.providers.get(cluster);
+    if (have) return have;
+    const entry = this.config.clusters.find((c) => c.config.name === cluster);
+    if (!entry) throw new VigilError(ErrorCodes.UNKNOWN_CLUSTER, `unknown cluster "${cluster}"`, { expected: true });
+    const p = await entry.module.create(entry.config, { clock: this.clock, logger: cliLogger(this.g), baseDir: this.config.baseDir, purpose: 'oneshot' });
+    this.providers.set(cluster, p);
+    return p;
+  }
+
+  private async views(only: string | undefined): Promise<ClusterView[]> {
+    const known = this.config.clusters.map((c) => c.config.name);
+    const names = only !== undefined && known.includes(only) ? [only] : known;
+    const journal = this.state.journal.state();
+    return Promise.all(
+      names.map(async (name): Promise<ClusterView> => {
+        const entry = this.config.clusters.find((c) => c.config.name === name);
+        const frozen = journal.frozen.get(name) ?? journal.frozen.get('*');
+        const inflight: Action[] = [...journal.open.values()].filter((o) => o.intent.cluster === name).map((o) => o.intent.action);
+        const mode = ((entry?.config.mode as string | undefined) ?? this.config.controller.mode) === 'observe' ? 'observe' : 'enforce';
+        const base = { name, provider: entry?.config.provider ?? 'unknown', inflight, mode: mode, ...(frozen ? { frozen: `${frozen.reason}, by ${frozen.by}` } : {}) };
+        try {
+          const provider = await this.provider(name);
+          const snapshot = await provider.snapshot();
+          // No detector runs here: each host's health is the manager's word (a host it cannot see is not healthy).
+          const health = new Map<string, HostHealth>(snapshot.hosts.map((h) => [h.name, { host: h.name, state: healthFromManager(h.state) as HostHealthState, since: snapshot.takenAt, reason: `the manager reports it ${h.state}` }]));
+          return { ...base, snapshot, health, capabilities: provider.capabilities };
+        } catch (e) {
+          return { ...base, health: new Map(), error: messageOf(e) };
+        }
+      }),
+    );
+  }
+}
+
+/** The executor's last look before each action: drop what the cluster no longer needs. */
+async function verifyFresh(provider: Provider, actions: readonly Action[]): Promise<{ keep: Action[]; drop: { action: Action; reason: string }[] }> {
+  let snapshot;
+  try {
+    snapshot = await provider.snapshot();
+  } catch (e) {
+    return { keep: [], drop: actions.map((action) => ({ action, reason: `cannot re-read the cluster before acting: ${messageOf(e)}` })) };
+  }
+  const keep: Action[] = [];
+  const drop: { action: Action; reason: string }[] = [];
+  for (const a of actions) {
+    const why = stillNeeded(a, snapshot);
+    if (why) drop.push({ action: a, reason: why });
+    else keep.push(a);
+  }
+  return { keep, drop };
+}
