@@ -35,7 +35,7 @@ export interface PlanStatus {
   readonly result?: PlanResult;
 }
 
-interface Entry {
+export interface RunningPlan {
   readonly id: string;
   readonly plan: PlannedWork;
   readonly runner: PlanRunner;
@@ -44,7 +44,7 @@ interface Entry {
 }
 
 export class PlanService {
-  private readonly plans = new Map<string, Entry>();
+  private readonly plans = new Map<string, RunningPlan>();
   private seq = 0;
 
   constructor(private readonly o: PlanServiceOptions) {}
@@ -58,7 +58,7 @@ export class PlanService {
    * Plans afresh and starts the plan. With `agreed` (the plan a person was
    * shown), refuses when the fresh plan differs: the person must see it.
    */
-  async start(req: PlanRequest, agreed?: { readonly phases: readonly (readonly unknown[])[] }, maxParallel?: number): Promise<Entry> {
+  async start(req: PlanRequest, agreed?: { readonly phases: readonly (readonly unknown[])[] }, maxParallel?: number): Promise<RunningPlan> {
     const plans = await this.preview(req);
     if (plans.length !== 1) throw refused(`the request gives ${plans.length} plans; name one cluster`);
     const plan = plans[0] as PlannedWork;
@@ -81,7 +81,7 @@ export class PlanService {
       clock: this.o.clock,
       maxParallel: maxParallel ?? this.o.maxParallel ?? 8,
     });
-    const entry: Entry = { id, plan, runner, createdAt: this.o.clock.now(), done: runner.run() };
+    const entry: RunningPlan = { id, plan, runner, createdAt: this.o.clock.now(), done: runner.run() };
     this.plans.set(id, entry);
     this.o.controller.decisions.record({ at: this.o.clock.now(), cluster: plan.cluster, kind: 'info', subject: plan.cluster, message: `planned work ${id} started: ${plan.title}`, data: { plan: id } });
     void entry.done.then((r) => {

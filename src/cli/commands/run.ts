@@ -13,6 +13,7 @@ import { buildServiceHttp } from '../../service/http.js';
 import { reloadConfig } from '../../service/policy-reload.js';
 import { openState } from '../../state/open-state.js';
 import { createMetrics, type ServiceMetrics } from '../../service/metrics.js';
+import { AutoRebalancer } from '../../service/auto-rebalance.js';
 import { globals, loadCliConfig, toCliExit } from '../common.js';
 
 export function registerRun(program: Command): void {
@@ -57,6 +58,9 @@ export function registerRun(program: Command): void {
       const listen = parseListen(config.controller.listen) as { host: string; port: number };
       await http.listen(listen);
       controller.start();
+      // Rebalancing by itself, for clusters whose ClusterPolicy asks for it (issue 10).
+      const autoRebalance = new AutoRebalancer({ controller, clock });
+      autoRebalance.start();
       const base = `http://${listen.host}:${listen.port}`;
       logger.info(
         { clusters: config.clusters.map((c) => c.config.name), status: `${base}/api/v1/status` },
@@ -81,6 +85,7 @@ export function registerRun(program: Command): void {
           stopping = true;
           logger.info({ signal }, 'stopping: no new actions; waiting for running ones');
           void (async () => {
+            autoRebalance.stop();
             await controller.stop();
             await controller.idle();
             await http.close();
