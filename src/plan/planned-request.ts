@@ -104,7 +104,7 @@ function holder(views: readonly ClusterView[], what: 'VM' | 'host', wanted: stri
 
 function holdBack(v: ClusterView): string | undefined {
   if (v.standby !== undefined) return `this replica does not lead cluster ${v.name}${v.standby ? ` (the leader is ${v.standby})` : ''}; ask the leader`;
-  if (v.frozen !== undefined) return `cluster ${v.name} is frozen (${v.frozen}): planned work waits until 'vigil unfreeze --cluster ${v.name}'`;
+  if (v.frozen !== undefined) return `cluster ${v.name} is frozen (${v.frozen}); planned work waits until 'vigil unfreeze --cluster ${v.name}'`;
   if (v.mode === 'observe') return `cluster ${v.name} is in observe mode: Vigil takes no action on it`;
   return undefined;
 }

@@ -45,7 +45,7 @@ describe('planMigrate', () => {
     ['too little memory', { vm: 'db-1', to: 'h3' }, {}, 'cannot migrate db-1 to h3: h3 lacks 64 GiB free memory'],
     ['every rule it breaks', { vm: 'db-1', to: 'h2' }, { vmPolicies: [dbPolicy], cluster: { overcommit: { memory: 0.4 } } }, 'cannot migrate db-1 to h2: h2 breaks anti-affinity group db; h2 lacks 64 GiB free memory (db-2 runs there)'],
   ] as const)('refuses %s', (_name, req, o, message) => {
-    expect(() => planMigrate(input(base, o), req)).toThrow(message);
+    expect(() => planMigrate(input(base, o as never), req)).toThrow(message);
   });
 
   it('refuses too many vCPUs, a VM busy with another action, and a suspended VM', () => {
@@ -196,7 +196,7 @@ describe('planRequest', () => {
     ['an unknown cluster', { kind: 'rebalance', cluster: 'x' }, [view('a', [])], 'unknown cluster "x" (known: a)'],
     ['an unknown VM, with a hint', { kind: 'migrate', vm: 'web-1', to: 'h2' }, [view('a', [vm('web-01', 'h1')])], 'unknown VM "web-1" (did you mean "web-01"?)'],
     ['a VM in two clusters', { kind: 'migrate', vm: 'v', to: 'h2' }, [view('a', [vm('v', 'h1')]), view('b', [vm('v', 'h1')])], 'VM "v" is in clusters a, b: name one with --cluster'],
-    ['a frozen cluster', { kind: 'evacuate', host: 'h1' }, [view('a', [], { frozen: 'mass failure' })], "cluster a is frozen (mass failure): planned work waits until 'vigil unfreeze --cluster a'"],
+    ['a frozen cluster', { kind: 'evacuate', host: 'h1' }, [view('a', [], { frozen: 'mass failure' })], "cluster a is frozen (mass failure); planned work waits until 'vigil unfreeze --cluster a'"],
     ['an observing cluster', { kind: 'resume', host: 'h1' }, [view('a', [], { mode: 'observe' })], 'cluster a is in observe mode: Vigil takes no action on it'],
     ['a cluster another replica leads', { kind: 'migrate', vm: 'v', to: 'h2' }, [view('a', [vm('v', 'h1')], { standby: 'vigil-2' })], 'this replica does not lead cluster a (the leader is vigil-2); ask the leader'],
     ['a named cluster that is frozen, for a rebalance', { kind: 'rebalance', cluster: 'a' }, [view('a', [], { frozen: 'by hand' })], 'cluster a is frozen (by hand)'],

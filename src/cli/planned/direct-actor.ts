@@ -124,7 +124,7 @@ export class DirectActor implements PlannedActor {
         const frozen = journal.frozen.get(name) ?? journal.frozen.get('*');
         const inflight: Action[] = [...journal.open.values()].filter((o) => o.intent.cluster === name).map((o) => o.intent.action);
         const mode: ClusterView['mode'] = ((entry?.config.mode as string | undefined) ?? this.config.controller.mode) === 'observe' ? 'observe' : 'enforce';
-        const base = { name, provider: entry?.config.provider ?? 'unknown', inflight, mode, ...(frozen ? { frozen: `${frozen.reason}, by ${frozen.by}` } : {}) };
+        const base = { name, provider: entry?.config.provider ?? 'unknown', inflight, mode, ...(frozen ? { frozen: `${frozen.reason} (by ${frozen.by})` } : {}) };
         try {
           const provider = await this.provider(name);
           const snapshot = await provider.snapshot();
