@@ -131,9 +131,14 @@ export class PlannedLoads {
   }
 }
 
-/** Population standard deviation of memory and CPU use over `loads`, in percentage points. */
+/** Population standard deviation of host load, memory use and CPU use over `loads`, in percentage points. */
 export function spreadOf(loads: readonly HostLoad[]): Spread {
-  return { memory: round(100 * stdev(loads.map(memoryUse))), cpu: round(100 * stdev(loads.map(cpuUse))) };
+  return { load: round(100 * stdev(loads.map(hostLoad))), memory: round(100 * stdev(loads.map(memoryUse))), cpu: round(100 * stdev(loads.map(cpuUse))) };
+}
+
+/** A host's load: the larger of its memory and CPU use, as the balance scorer measures a host. */
+export function hostLoad(l: HostLoad): number {
+  return Math.max(memoryUse(l), cpuUse(l));
 }
 
 export function memoryUse(l: HostLoad): number {

@@ -129,6 +129,6 @@ function skipped(view: ClusterView, policies: PolicySet, now: number, why: strin
     blocked: [],
     notes: [why],
     hosts: loads ? hostChanges(loads, loads) : [],
-    spread: loads ? spreadChange(loads, loads) : { before: { memory: 0, cpu: 0 }, after: { memory: 0, cpu: 0 } },
+    spread: loads ? spreadChange(loads, loads) : { before: { load: 0, memory: 0, cpu: 0 }, after: { load: 0, memory: 0, cpu: 0 } },
   };
 }

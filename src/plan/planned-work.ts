@@ -48,8 +48,13 @@ export interface HostLoadChange {
   readonly after: LoadFigures;
 }
 
-/** Standard deviation of host use across the hosts that take planned VMs, in percentage points. */
+/**
+ * Standard deviations across the hosts that take planned VMs, in percentage
+ * points: of host load (the larger of a host's memory and CPU use), and of
+ * memory and CPU use each.
+ */
 export interface Spread {
+  readonly load: number;
   readonly memory: number;
   readonly cpu: number;
 }

@@ -8,7 +8,7 @@ import type { PolicySet } from './policy-set.js';
 export interface RebalanceRules {
   /** The service rebalances by itself. */
   readonly auto: boolean;
-  /** Spread (standard deviation of host use, percentage points) above which anything moves. */
+  /** Spread of host load (standard deviation of each host's larger of memory and CPU use, percentage points) above which anything moves. */
   readonly threshold: number;
   /** Automatic runs are at least this far apart. */
   readonly intervalMs: number;

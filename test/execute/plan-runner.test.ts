@@ -32,7 +32,7 @@ const migrate = (vm: string): Action => ({ type: 'migrate', cluster: 'c', vm, vm
 const maintenance: Action = { type: 'maintenance', cluster: 'c', host: 'h1', hostId: 'h1', enter: true, reason: 'test' };
 
 function plan(phases: Action[][]): PlannedWork {
-  const zero = { memory: 0, cpu: 0 };
+  const zero = { load: 0, memory: 0, cpu: 0 };
   return { kind: 'evacuate', cluster: 'c', at: 0, title: 'evacuate h1', phases, blocked: [], notes: [], hosts: [], spread: { before: zero, after: zero } };
 }
 

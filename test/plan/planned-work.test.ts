@@ -144,7 +144,7 @@ describe('planRebalance', () => {
   it('moves nothing when the spread is within the threshold', () => {
     const plan = planRebalance(input([vm('x', 'h1'), vm('y', 'h2'), vm('z', 'h3'), vm('w', 'h4')]), { threshold: 10, maxMoves: 10 });
     expect(planActions(plan)).toEqual([]);
-    expect(plan.notes[0]).toBe('memory spread 0 and CPU spread 0 points are within the threshold of 10: nothing moves');
+    expect(plan.notes[0]).toBe('the spread of host load is 0 points, within the threshold of 10: nothing moves');
   });
 
   it('evens out an unbalanced cluster with few moves, each named with its effect', () => {
@@ -157,8 +157,8 @@ describe('planRebalance', () => {
     expect(plan.spread.after.memory).toBe(5.2);
     expect(plan.notes).toEqual(['no further move within policy lowers the spread enough']);
     expect(moves[0]).toMatchObject({ type: 'migrate', vm: 'a1', from: 'h1', live: true });
-    expect((moves[0] as { reason: string }).reason).toBe('memory h1 75% -> 50%, h3 0% -> 25%; spread memory 31.7 -> 19.5, CPU 2.6 -> 1.7 points');
-    expect(plan.title).toBe('rebalance c: 3 live migrations (spread memory 31.7 -> 5.2, CPU 2.6 -> 0.7 points)');
+    expect((moves[0] as { reason: string }).reason).toBe('load h1 75% -> 50%, h3 0% -> 25%; spread 31.7 -> 19.5 points');
+    expect(plan.title).toBe('rebalance c: 3 live migrations (spread of host load 31.7 -> 5.2 points)');
   });
 
   it('stops at the move limit and says so', () => {

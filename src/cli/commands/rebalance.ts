@@ -9,7 +9,7 @@ export function registerRebalance(program: Command): void {
       .command('rebalance')
       .description('even out memory and CPU use across hosts with live migrations, within policy (nothing moves below the threshold)')
       .option('--cluster <name>', 'only this cluster (default: every cluster)')
-      .option('--threshold <points>', "spread (standard deviation of host use, percentage points) above which anything moves (default: the ClusterPolicy's rebalance.threshold, else 10)")
+      .option('--threshold <points>', "spread of host load (standard deviation of each host's larger of memory and CPU use, in percentage points) above which anything moves (default: the ClusterPolicy's rebalance.threshold, else 10)")
       .option('--max-moves <n>', "migrations at most (default: the ClusterPolicy's rebalance.maxMoves, else 10)"),
   ).action(async (opts: PlannedFlags & { cluster?: string; threshold?: string; maxMoves?: string }, cmd: Command) => {
     const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);

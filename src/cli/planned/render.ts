@@ -28,7 +28,8 @@ export function renderPlan(p: PlannedWork, via: string): string {
       t.push([h.host, h.state, change(h.before, h.after, 'memoryPercent'), change(h.before, h.after, 'cpuPercent'), h.before.vms === h.after.vms ? String(h.before.vms) : `${h.before.vms} -> ${h.after.vms}`, [h.role === 'evacuated' ? 'enters maintenance' : h.role === 'resumed' ? 'leaves maintenance' : h.role === 'failover' ? 'failover host (no planned VMs)' : '', changed ? '*' : ''].filter(Boolean).join(' ')]);
     }
     out.push('Host load (share of what policy allows; * = changes):', t.toString());
-    out.push(`Spread (standard deviation of host use across the hosts that take planned VMs): memory ${p.spread.before.memory} -> ${p.spread.after.memory} points, CPU ${p.spread.before.cpu} -> ${p.spread.after.cpu} points`);
+    const s = p.spread;
+    out.push(`Spread across the hosts that take planned VMs (standard deviation, percentage points): host load ${s.before.load} -> ${s.after.load} (memory ${s.before.memory} -> ${s.after.memory}, CPU ${s.before.cpu} -> ${s.after.cpu})`);
   }
   if (p.refused) out.push(`Refused: ${p.refused}`);
   return out.join('\n');
