@@ -46,9 +46,9 @@ export const clusterPolicySchema = z.strictObject({
   rebalance: z
     .strictObject({
       auto: z.boolean().optional(),
-      threshold: z.number().min(1).max(50).optional(),
+      threshold: z.number().min(1, 'must be at least 1 (percentage point)').max(50, 'must be at most 50 (percentage points)').optional(),
       interval: duration(60_000).optional(),
-      maxMoves: z.number().int().min(1).max(100).optional(),
+      maxMoves: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').optional(),
     })
     .optional(),
 });
