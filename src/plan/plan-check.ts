@@ -73,3 +73,16 @@ export function stillNeeded(a: Action, snapshot: ClusterSnapshot): string | unde
       return undefined;
   }
 }
+
+/** True when the cluster shows the action's effect (the VM on its target, off, the host in the asked state). */
+export function tookEffect(a: Action, snapshot: ClusterSnapshot): boolean {
+  switch (a.type) {
+    case 'migrate':
+    case 'restart':
+      return snapshot.vms.some((v) => v.name === a.vm && v.host === a.to);
+    case 'poweroff':
+      return snapshot.vms.some((v) => v.name === a.vm && v.power === 'off');
+    case 'maintenance':
+      return snapshot.hosts.some((h) => h.name === a.host && (h.state === 'maintenance') === a.enter);
+  }
+}

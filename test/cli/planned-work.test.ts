@@ -279,4 +279,29 @@ describe('vigil evacuate, migrate and rebalance against vigil lab serve', () => 
     // The lock was released: the next command can act.
     expect(lab.run(['evacuate', 'h1', '--dry-run']).code).toBe(0);
   }, 90_000);
+
+  it('a second Ctrl-C leaves at once; the next command settles what was left open from what the lab shows', async () => {
+    const lab = await servedLab();
+    const child = vigilProcess(['evacuate', 'h1', '--yes', '--max-parallel', '1', '--config', lab.config], { cwd: lab.dir });
+    children.push(child);
+    await waitFor('the first migration to start', async () => (/started\s+live-migrate/.test(child.output()) ? true : undefined));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    await waitFor('the command to end', async () => (child.exitCode === null ? undefined : child.exitCode));
+    expect(child.exitCode).toBe(3);
+    expect(child.output()).toContain('Leaving now: actions already started run on to their end on the platform.');
+    expect(lab.journal().filter((x) => x.type === 'intent')).toHaveLength(1);
+    expect(lab.journal().filter((x) => x.type === 'outcome')).toHaveLength(0);
+    // The platform finishes the migration by itself.
+    const moved = await waitFor('the migration to end in the lab', async () => (await lab.log()).find((e) => e.op === 'migrate'));
+    const next = lab.run(['evacuate', 'h1', '--dry-run', '--json']);
+    expect(next.code).toBe(0);
+    const plan = (JSON.parse(next.stdout) as { plans: { title: string; blocked: unknown[]; phases: { vm?: string }[][] }[] }).plans[0];
+    expect(plan?.title).toBe('evacuate h1: 9 live migrations, then enter maintenance');
+    expect(plan?.blocked).toEqual([]);
+    expect(plan?.phases[0]?.map((a) => a.vm)).not.toContain(moved.vm);
+    const settled = lab.journal().filter((x) => x.type === 'outcome');
+    expect(settled).toEqual([expect.objectContaining({ ok: true, message: expect.stringMatching(/^its task task-\d+ succeeded \(settled by a later command\)$/) })]);
+  }, 90_000);
 });

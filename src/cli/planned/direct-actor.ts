@@ -14,7 +14,8 @@ import { Executor } from '../../execute/executor.js';
 import { PlanRunner, type PlanEvent } from '../../execute/plan-runner.js';
 import type { HostHealth, HostHealthState } from '../../health/types.js';
 import type { Action } from '../../model/actions.js';
-import { planChanged, stillNeeded } from '../../plan/plan-check.js';
+import type { ClusterSnapshot } from '../../model/inventory.js';
+import { planChanged, stillNeeded, tookEffect } from '../../plan/plan-check.js';
 import type { PlannedWork } from '../../plan/planned-work.js';
 import { planRequest, type ClusterView, type PlanRequest } from '../../plan/planned-request.js';
 import type { PolicySet } from '../../policy/policy-set.js';
@@ -104,6 +105,10 @@ export class DirectActor implements PlannedActor {
     this.state.close();
   }
 
+  private settlePlanned(cluster: string, provider: Provider, snapshot: ClusterSnapshot): Promise<void> {
+    return settleOpen(this.state.journal, cluster, provider, snapshot, this.clock.now());
+  }
+
   private async provider(cluster: string): Promise<Provider> {
     const have = this.providers.get(cluster);
     if (have) return have;
@@ -117,25 +122,55 @@ export class DirectActor implements PlannedActor {
   private async views(only: string | undefined): Promise<ClusterView[]> {
     const known = this.config.clusters.map((c) => c.config.name);
     const names = only !== undefined && known.includes(only) ? [only] : known;
-    const journal = this.state.journal.state();
     return Promise.all(
       names.map(async (name): Promise<ClusterView> => {
         const entry = this.config.clusters.find((c) => c.config.name === name);
+        const journal = this.state.journal.state();
         const frozen = journal.frozen.get(name) ?? journal.frozen.get('*');
-        const inflight: Action[] = [...journal.open.values()].filter((o) => o.intent.cluster === name).map((o) => o.intent.action);
         const mode: ClusterView['mode'] = ((entry?.config.mode as string | undefined) ?? this.config.controller.mode) === 'observe' ? 'observe' : 'enforce';
-        const base = { name, provider: entry?.config.provider ?? 'unknown', inflight, mode, ...(frozen ? { frozen: `${frozen.reason} (by ${frozen.by})` } : {}) };
+        const open = () => [...this.state.journal.state().open.values()].filter((o) => o.intent.cluster === name).map((o) => o.intent.action);
+        const base = { name, provider: entry?.config.provider ?? 'unknown', mode, ...(frozen ? { frozen: `${frozen.reason} (by ${frozen.by})` } : {}) };
         try {
           const provider = await this.provider(name);
           const snapshot = await provider.snapshot();
+          await this.settlePlanned(name, provider, snapshot);
+          const inflight: Action[] = open();
           // No detector runs here: each host's health is the manager's word (a host it cannot see is not healthy).
           const health = new Map<string, HostHealth>(snapshot.hosts.map((h) => [h.name, { host: h.name, state: healthFromManager(h.state) as HostHealthState, since: snapshot.takenAt, reason: `the manager reports it ${h.state}` }]));
-          return { ...base, snapshot, health, capabilities: provider.capabilities };
+          return { ...base, inflight, snapshot, health, capabilities: provider.capabilities };
         } catch (e) {
-          return { ...base, health: new Map(), error: messageOf(e) };
+          return { ...base, inflight: open(), health: new Map(), error: messageOf(e) };
         }
       }),
     );
+  }
+}
+
+/**
+ * Planned-work actions an earlier command left open (it was killed while
+ * they ran): closed from what the platform says of their task, or from the
+ * cluster itself, so their VMs are not held as busy for ever. Restarts are
+ * left to the controller, which settles them on its next start.
+ */
+async function settleOpen(journal: OpenedState['journal'], cluster: string, provider: Provider, snapshot: ClusterSnapshot, now: number): Promise<void> {
+  for (const [id, open] of journal.state().open) {
+    const a = open.intent.action;
+    if (open.intent.cluster !== cluster || a.type === 'restart') continue;
+    let ok: boolean | undefined;
+    let message = '';
+    if (open.task) {
+      const st = await provider.task(open.task).catch(() => undefined);
+      if (st?.state === 'success' || st?.state === 'error') {
+        ok = st.state === 'success';
+        message = `its task ${open.task.id} ${st.state === 'success' ? 'succeeded' : `failed: ${st.message}`} (settled by a later command)`;
+      }
+    }
+    if (ok === undefined && !tookEffect(a, snapshot)) continue;
+    if (ok === undefined) {
+      ok = true;
+      message = 'it took effect (settled by a later command)';
+    }
+    await journal.append({ type: 'outcome', id, cluster, ok, message, at: now });
   }
 }
 
