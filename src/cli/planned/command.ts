@@ -69,7 +69,10 @@ async function plannedFlow(actor: PlannedActor, name: string, req: PlanRequest, 
   if (!flags.yes) {
     if (!process.stdin.isTTY) throw usageError('stdin is not a terminal, so there is no one to ask: pass --yes to carry out the plan, or --dry-run to only show it', name);
     const rl = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question(`Carry out ${count} action(s) on ${runnable.map((p) => p.cluster).join(', ')}? [y/N] `);
+    // Ctrl-C at the question is a no.
+    const asking = new AbortController();
+    rl.once('SIGINT', () => asking.abort());
+    const answer = await rl.question(`Carry out ${count} action(s) on ${runnable.map((p) => p.cluster).join(', ')}? [y/N] `, { signal: asking.signal }).catch(() => '');
     rl.close();
     if (!/^y(es)?$/i.test(answer.trim())) throw new CliExit(Exit.FAILURE, 'cancelled; nothing changed');
   }

@@ -22,6 +22,7 @@ import type { PolicySet } from '../../policy/policy-set.js';
 import { loadConfigPolicies } from '../../policy/resolve.js';
 import type { Provider } from '../../provider.js';
 import { healthFromManager } from '../../service/status.js';
+import { SimProvider } from '../../../providers/sim/index.js';
 import { openState, type OpenedState } from '../../state/open-state.js';
 import { cliLogger, toCliExit, type GlobalOptions } from '../common.js';
 import { CliExit, Exit } from '../exit.js';
@@ -64,7 +65,13 @@ export class DirectActor implements PlannedActor {
   }
 
   async plan(req: PlanRequest): Promise<PlannedWork[]> {
-    return planRequest(req, await this.views(req.cluster), this.policies, this.clock.now());
+    const plans = planRequest(req, await this.views(req.cluster), this.policies, this.clock.now());
+    // A lab inside this very process (provider: sim with inventory:) lives only as long as the command.
+    return plans.map((p) => {
+      const provider = this.providers.get(p.cluster);
+      if (!(provider instanceof SimProvider) || !provider.lab) return p;
+      return { ...p, notes: [...p.notes, `cluster ${p.cluster} is a lab inside this command, which ends with it: nothing done here lasts. Run 'vigil run' (or 'vigil lab serve') to keep a lab running, then this command again`] };
+    });
   }
 
   async run(req: PlanRequest, agreed: PlannedWork, maxParallel: number, onEvent: (e: PlanEvent) => void): Promise<RunHandle> {
