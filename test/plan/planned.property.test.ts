@@ -14,6 +14,8 @@ import type { ClusterSnapshot, Datastore, Host, Vm } from '../../src/model/inven
 import { planEvacuate } from '../../src/plan/evacuate.js';
 import { usesCapacity } from '../../src/plan/placement/capacity-state.js';
 import { planActions, type PlannedInput } from '../../src/plan/planned-work.js';
+import { hostLoad, PlannedLoads } from '../../src/plan/planned-loads.js';
+import type { HostLoad } from '../../src/plan/placement/types.js';
 import { planRebalance } from '../../src/plan/rebalance.js';
 import { isFailoverHost, PolicySet } from '../../src/policy/policy-set.js';
 import type { ClusterPolicyDoc, VmPolicyDoc } from '../../src/policy/schema.js';
@@ -165,6 +167,31 @@ describe('rebalance invariants', () => {
         // The spread of host load (the larger of memory and CPU use) only falls; nothing at all moves when it is within the threshold.
         if (moves.length) expect(plan.spread.after.load).toBeLessThan(plan.spread.before.load);
         if (plan.spread.before.load <= o.threshold) expect(moves).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('needs every move: each one, made in order, lowers the spread of host load', () => {
+    fc.assert(
+      fc.property(arbInput, options, (input, o) => {
+        const moves = planActions(planRebalance(input, o)) as MigrateAction[];
+        const loads = new PlannedLoads(input);
+        const hosts = loads.loads.filter((l) => loads.takesPlannedVms(l));
+        const vms = new Map(input.snapshot.vms.map((v) => [v.name, v]));
+        // Unrounded: the variance of host load.
+        const variance = () => {
+          const xs = hosts.map(hostLoad);
+          const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+          return xs.reduce((s, x) => s + (x - mean) ** 2, 0) / xs.length;
+        };
+        let spread = variance();
+        for (const m of moves) {
+          loads.move(vms.get(m.vm) as Vm, loads.load(m.from) as HostLoad, loads.load(m.to) as HostLoad);
+          const next = variance();
+          expect(next).toBeLessThan(spread);
+          spread = next;
+        }
       }),
       RUNS,
     );
