@@ -42,7 +42,7 @@ export interface HostLoadChange {
   readonly host: string;
   /** Vigil's health of the host, or the manager's word when it is not healthy-and-connected. */
   readonly state: string;
-  /** Hosts that take no planned VMs: dedicated failover hosts, and the host being evacuated. */
+  /** A dedicated failover host (never takes planned VMs), the host being evacuated, or the one leaving maintenance. */
   readonly role?: 'failover' | 'evacuated' | 'resumed';
   readonly before: LoadFigures;
   readonly after: LoadFigures;
