@@ -68,6 +68,12 @@ export function buildLabServer(lab: Lab, clock: Clock, options: LabServerOptions
     lab.failStarts(req.params.name, count);
     return ok(reply);
   });
+  app.post('/lab/vms/:name/fail-migration', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { count?: string } }>, reply) => {
+    const count = req.query.count === undefined ? 1 : Number(req.query.count);
+    if (!Number.isInteger(count) || count < 0) throw new LabError(400, 'bad-request', 'count must be a whole number');
+    lab.failMigrations(req.params.name, count);
+    return ok(reply);
+  });
   app.post('/lab/faults', async (req: FastifyRequest<{ Body: { failNext?: number; latencyMs?: number } | undefined }>, reply) => {
     const body = req.body ?? {};
     if ((body.failNext !== undefined && typeof body.failNext !== 'number') || (body.latencyMs !== undefined && typeof body.latencyMs !== 'number')) {

@@ -172,6 +172,8 @@ export class Lab {
   private failNext = 0;
   /** Starts of these VMs that will fail, as a VM that cannot boot (a bad disk, no memory reservation) does. */
   private readonly failingStarts = new Map<string, number>();
+  /** Migrations of these VMs that will fail half-way, as a vMotion that loses its network does. */
+  private readonly failingMigrations = new Map<string, number>();
   /** Hosts a BMC was told to power off, until the power drops. */
   private readonly poweringOff = new Set<string>();
   private latencyMs = 0;
@@ -299,6 +301,12 @@ export class Lab {
     if (live && vm.power !== 'on') throw new LabError(409, 'not-running', `${vm.name} is not running; a live migration needs a running VM`);
     this.reachesDatastores(vm, to);
     const duration = live ? this.timings.migrationBaseMs + (vm.memoryGiB / this.timings.migrationGiBPerSecond) * 1000 : this.timings.powerOffMs;
+    const failing = this.failingMigrations.get(vm.name) ?? 0;
+    if (failing > 0) {
+      this.failingMigrations.set(vm.name, failing - 1);
+      // Half-way through, the copy is abandoned: the VM keeps running where it was.
+      return this.startTask('migrate', { vm, from: from.name, to: to.name }, duration / 2, () => `migration of ${vm.name} to ${to.name} failed half-way (injected fault); it still runs on ${from.name}`);
+    }
     return this.startTask('migrate', { vm, from: from.name, to: to.name }, duration, (at) => {
       const src = this.host(vm.host);
       if (src.name !== from.name) return `${vm.name} is no longer on ${from.name}`;
@@ -449,6 +457,14 @@ export class Lab {
     const vm = this.vm(vmRef);
     this.failingStarts.set(vm.name, Math.max(0, Math.floor(count)));
     this.log({ t: this.clock.now(), op: 'fail-starts', cluster: vm.cluster, vm: vm.name, detail: `next ${count} start(s) will fail` });
+  }
+
+  /** The next `count` migrations of the VM fail half-way; the VM stays on its host. */
+  failMigrations(vmRef: string, count: number): void {
+    this.settle();
+    const vm = this.vm(vmRef);
+    this.failingMigrations.set(vm.name, Math.max(0, Math.floor(count)));
+    this.log({ t: this.clock.now(), op: 'fail-migrations', cluster: vm.cluster, vm: vm.name, detail: `next ${count} migration(s) will fail half-way` });
   }
 
   setApiFaults(faults: ApiFaults): void {

@@ -24,6 +24,7 @@ export const LAB_EVENTS = {
   'enter-maintenance': z.string().min(1),
   'exit-maintenance': z.string().min(1),
   'fail-start': z.union([z.string().min(1), z.strictObject({ vm: z.string().min(1), count: z.number().int().min(1).default(1) })]),
+  'fail-migration': z.union([z.string().min(1), z.strictObject({ vm: z.string().min(1), count: z.number().int().min(1).default(1) })]),
   'api-errors': z.number().int().nonnegative(),
   'api-latency': z.string().min(1),
 } as const;
@@ -109,6 +110,10 @@ export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
     case 'fail-start': {
       const a = typeof arg === 'string' ? { vm: arg, count: 1 } : (arg as { vm: string; count: number });
       return lab.failStarts(a.vm, a.count);
+    }
+    case 'fail-migration': {
+      const a = typeof arg === 'string' ? { vm: arg, count: 1 } : (arg as { vm: string; count: number });
+      return lab.failMigrations(a.vm, a.count);
     }
     case 'api-errors':
       return lab.setApiFaults({ failNext: arg as number });

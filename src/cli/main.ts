@@ -14,6 +14,9 @@ import { registerDemo } from './commands/demo.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerCapacity } from './commands/capacity.js';
 import { registerFreeze } from './commands/freeze.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerEvacuate } from './commands/evacuate.js';
+import { registerRebalance } from './commands/rebalance.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -31,6 +34,9 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerCapacity(program);
   registerFreeze(program);
+  registerMigrate(program);
+  registerEvacuate(program);
+  registerRebalance(program);
   registerDemo(program);
   registerLab(program);
   for (const c of allCommands(program)) c.exitOverride().showHelpAfterError(`(run 'vigil ${commandPath(c)} --help' for usage)`);

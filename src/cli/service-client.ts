@@ -9,7 +9,6 @@ import { ErrorCodes, isVigilError } from '../errors.js';
 import { openState } from '../state/open-state.js';
 import type { JournalRecord } from '../state/journal.js';
 import { appendOperatorRecord } from '../state/etcd/operator.js';
-import type { EtcdConfig } from '../state/etcd/config.js';
 
 export function serviceUrl(config: VigilConfig): string {
   const l = parseListen(config.controller.listen) as { host: string; port: number };
@@ -17,7 +16,7 @@ export function serviceUrl(config: VigilConfig): string {
 }
 
 /** The token the CLI presents: `controller.webhook.token`, else the first line of its tokenFile (the others are older ones kept during a rotation). */
-function token(config: VigilConfig): string | undefined {
+export function token(config: VigilConfig): string | undefined {
   const { token: inline, tokenFile: file } = config.controller.webhook;
   if (inline) return inline;
   if (!file) return undefined;
@@ -62,7 +61,7 @@ export async function changeState(config: VigilConfig, path: string, body: unkno
   if (config.etcd) {
     // Replicated mode: the state is in etcd, where every replica reads it; there is no state directory to write to.
     try {
-      await appendOperatorRecord(config.etcd as unknown as EtcdConfig, config.baseDir, record(Date.now()), { warn: () => undefined });
+      await appendOperatorRecord(config.etcd, config.baseDir, record(Date.now()), { warn: () => undefined });
     } catch (e) {
       throw new CliExit(Exit.FAILURE, `error: ${(e as Error).message}`);
     }

@@ -9,6 +9,7 @@ import { hasErrors, ProblemsError, type Problem } from './problems.js';
 import { checkSchema, problemAt, readYamlFile, type YamlDocument } from './yaml-source.js';
 import { clusterEntrySchema, configSchema, type ControllerConfig } from './schema.js';
 import { substitute } from './substitute.js';
+import type { EtcdConfig } from '../state/etcd/config.js';
 import { knownProviders, loadProviderModule, unknownProviderMessage } from '../provider-registry.js';
 import type { ClusterConfig, ProviderModule } from '../provider.js';
 import type { AlertsConfig } from '../alerts/config.js';
@@ -30,7 +31,8 @@ export interface VigilConfig {
   readonly policiesDir: string;
   /** True when the config named the policy directory (then it must exist). */
   readonly policiesExplicit: boolean;
-  readonly etcd?: Record<string, unknown>;
+  /** Replicated mode (docs/replicas.md): where the shared state lives. */
+  readonly etcd?: EtcdConfig;
   readonly alerts?: AlertsConfig;
   readonly clusters: readonly LoadedCluster[];
   readonly warnings: readonly Problem[];

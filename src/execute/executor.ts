@@ -225,6 +225,9 @@ export class Executor {
           return provider.migrate({ id: action.vmId, name: action.vm }, { id: action.toId, name: action.to }, { live: action.live });
         case 'maintenance':
           return provider.setMaintenance({ id: action.hostId, name: action.host }, action.enter);
+        case 'poweroff':
+          if (!provider.powerOff) return Promise.reject(new VigilError(ErrorCodes.PROVIDER_REFUSED, `the ${provider.kind} provider cannot power off VMs`, { expected: true }));
+          return provider.powerOff({ id: action.vmId, name: action.vm });
       }
     };
     return pRetry(attempt, {
@@ -269,7 +272,7 @@ export class Executor {
       kind,
       subject: action.type === 'maintenance' ? action.host : action.vm,
       message,
-      data: { action: action.type, ...(action.type === 'maintenance' ? {} : { from: action.from, to: action.to }), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
+      data: { action: action.type, ...(action.type === 'restart' || action.type === 'migrate' ? { from: action.from, to: action.to } : action.type === 'poweroff' ? { host: action.host } : {}), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
     });
   }
 }
@@ -282,6 +285,8 @@ export function describe(a: Action): string {
       return `${a.live ? 'live-migrate' : 'migrate'} ${a.vm} ${a.from} -> ${a.to}`;
     case 'maintenance':
       return `${a.enter ? 'enter' : 'exit'} maintenance on ${a.host}`;
+    case 'poweroff':
+      return `power off ${a.vm} on ${a.host}`;
   }
 }
 

@@ -47,7 +47,18 @@ export interface MaintenanceAction {
   readonly reason: string;
 }
 
-export type Action = RestartAction | MigrateAction | MaintenanceAction;
+/** Planned work only (`vigil evacuate --force`): a VM that cannot move is powered off so its host can enter maintenance. */
+export interface PowerOffAction {
+  readonly type: 'poweroff';
+  readonly cluster: string;
+  readonly vm: string;
+  readonly vmId: string;
+  /** The host it runs on. */
+  readonly host: string;
+  readonly reason: string;
+}
+
+export type Action = RestartAction | MigrateAction | MaintenanceAction | PowerOffAction;
 
 /** A VM that policy says to restart but that no host can take now. */
 export interface Unplaced {

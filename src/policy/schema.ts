@@ -42,6 +42,15 @@ export const clusterPolicySchema = z.strictObject({
       memory: z.number().positive().max(4).optional(),
     })
     .optional(),
+  /** Planned rebalancing (`vigil rebalance`, and the service's own when `auto`); see src/policy/rebalance-rules.ts. */
+  rebalance: z
+    .strictObject({
+      auto: z.boolean().optional(),
+      threshold: z.number().min(1, 'must be at least 1 (percentage point)').max(50, 'must be at most 50 (percentage points)').optional(),
+      interval: duration(60_000).optional(),
+      maxMoves: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').optional(),
+    })
+    .optional(),
 });
 
 /** `after:` entries: a VM name glob, or `policy:NAME` for every VM a VmPolicy decides. */

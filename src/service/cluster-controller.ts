@@ -451,7 +451,7 @@ export class ClusterController {
       this.decide('journal', a.type === 'maintenance' ? a.host : a.vm, `an action left open by an earlier run (${describe(a)}): ${message}`);
       return 'settled';
     };
-    if (a.type !== 'maintenance') {
+    if (a.type === 'restart' || a.type === 'migrate') {
       const vm = vms.get(a.vm);
       if (vm && vm.host === a.to && vm.power === 'on') return close(true, `it took effect: ${a.vm} runs on ${a.to}`);
     }

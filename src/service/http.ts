@@ -12,6 +12,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Controller } from './assemble.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerStatusPage } from './page/index.js';
+import { registerPlanRoutes } from './plan-routes.js';
 
 export interface ServiceHttpOptions {
   readonly clock: Clock;
@@ -98,6 +99,7 @@ export function buildServiceHttp(controller: Controller, options?: ServiceHttpOp
     c.requestReconcile();
     return { confirmed: host, cluster: c.name };
   });
+  registerPlanRoutes(app, { controller, ...(clock ? { clock } : {}), authorized });
   registerStatusPage(app);
   return app;
 }

@@ -10,7 +10,7 @@ describe('vigil CLI', () => {
   it('prints help and exits 0', () => {
     const r = vigil(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['run', 'status', 'validate', 'demo', 'lab']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['run', 'status', 'validate', 'demo', 'lab', 'migrate', 'evacuate', 'rebalance']) expect(r.stdout).toContain(cmd);
     expect(vigil(['lab', '--help']).stdout).toContain('fail-host');
   });
 
@@ -118,5 +118,7 @@ describe('vigil CLI', () => {
     expect(r.stdout).toContain('suspect -> failed');
     expect(r.stdout).toMatch(/db-02\s+│\s+high\s+│\s+esx-02\s+│\s+esx-0[134]/);
     expect(r.stdout).toContain('0 errors; no VM ran twice');
+    // ...and ends with a host evacuated through the running controller.
+    expect(r.stdout).toMatch(/esx-0\d is in maintenance: placement no longer uses it/);
   });
 });

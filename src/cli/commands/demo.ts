@@ -18,12 +18,13 @@ import { buildLabServer } from '../../../providers/sim/lab-server.js';
 import { injectTransport } from '../../fence/inject-transport.js';
 import { globals, println, toCliExit } from '../common.js';
 import { renderStatus } from './status-table.js';
+import { demoEvacuation } from './demo-evacuate.js';
 import { CliExit, Exit, usageError } from '../exit.js';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('a scripted tour on the built-in lab: a host fails, its VMs restart elsewhere')
+    .description('a scripted tour on the built-in lab: a host fails, its VMs restart elsewhere, a host is evacuated')
     .option('--speed <factor>', 'how much faster than real time the lab runs', '8')
     .option('--fail <host>', 'the host to fail', 'esx-02')
     .action(async (opts: { speed: string; fail: string }, cmd: Command) => {
@@ -88,7 +89,6 @@ async function runDemo(speed: number, failHost: string): Promise<number> {
     if (done) break;
   }
   unsubscribe();
-  await controller.close();
 
   println('');
   println(`Where every VM of ${failHost} went:`);
@@ -100,6 +100,8 @@ async function runDemo(speed: number, failHost: string): Promise<number> {
   println(table.toString());
   const unplaced = controller.status().clusters[0]?.unplaced ?? [];
   for (const u of unplaced) println(`not restarted: ${u.vm}: ${u.reason}`);
+  const evacuated = await demoEvacuation({ controller, lab, clock, t, repaired: failHost });
+  await controller.close();
   const log = lab.log();
   const errors = log.filter((e) => e.error);
   const violations = log.filter((e) => e.violation);
@@ -107,5 +109,5 @@ async function runDemo(speed: number, failHost: string): Promise<number> {
   println(`Lab operation log: ${log.length} entries, ${errors.length} errors; ${violations.length ? 'A VM RAN TWICE:' : 'no VM ran twice.'}`);
   for (const e of errors) println(`  ${JSON.stringify(e)}`);
   println('Next: `npm start` runs the controller service on this lab; `node bin/vigil.js --help` lists every command.');
-  return violations.length || errors.length ? Exit.FAILURE : Exit.OK;
+  return violations.length || errors.length || !evacuated ? Exit.FAILURE : Exit.OK;
 }

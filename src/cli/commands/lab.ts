@@ -73,6 +73,7 @@ export function registerLab(program: Command): void {
   post('recover-host', 'the host comes back (its VMs stay off unless restarted)', (n) => `/lab/hosts/${encodeURIComponent(n)}/recover`);
   post('isolate-host', 'the controller can no longer probe the host; the manager still sees it', (n) => `/lab/hosts/${encodeURIComponent(n)}/isolate`);
   post('partition-host', 'the manager and the controller lose the host, but it keeps running its VMs', (n) => `/lab/hosts/${encodeURIComponent(n)}/partition`);
+  post('fail-migration', "the VM's next live migration fails half-way (it keeps running where it was)", (n) => `/lab/vms/${encodeURIComponent(n)}/fail-migration`);
   post('fail-datastore', 'a host (or every host) loses the datastore', (n, o) => `/lab/datastores/${encodeURIComponent(n)}/fail${o.host ? `?host=${encodeURIComponent(o.host)}` : ''}`, true);
   post('recover-datastore', 'the datastore is reachable again', (n, o) => `/lab/datastores/${encodeURIComponent(n)}/recover${o.host ? `?host=${encodeURIComponent(o.host)}` : ''}`, true);
 

@@ -15,6 +15,7 @@ import { registerHooks, webhookSettings } from '../../service/hooks/index.js';
 import { controllerHooks } from '../../service/controller-hooks.js';
 import { startAlerts } from '../../alerts/index.js';
 import { createMetrics, type ServiceMetrics } from '../../service/metrics.js';
+import { AutoRebalancer } from '../../service/auto-rebalance.js';
 import { globals, loadCliConfig, toCliExit } from '../common.js';
 
 export function registerRun(program: Command): void {
@@ -36,7 +37,7 @@ export function registerRun(program: Command): void {
       // etcd that does not answer, or a prefix that is not Vigil's, stops the start here, before anything is acted on.
       let replicated: Replicated | undefined;
       try {
-        replicated = config.etcd ? await openReplicated(config, logger) : undefined;
+        replicated = config.etcd ? await openReplicated({ ...config, etcd: config.etcd }, logger) : undefined;
       } catch (e) {
         throw toCliExit(e);
       }
@@ -84,6 +85,9 @@ export function registerRun(program: Command): void {
       await http.listen(listen);
       controller.start();
       replicated?.state.start();
+      // Rebalancing by itself, for clusters whose ClusterPolicy asks for it.
+      const autoRebalance = new AutoRebalancer({ controller, clock });
+      autoRebalance.start();
       const base = `http://${listen.host}:${listen.port}`;
       logger.info(
         { clusters: config.clusters.map((c) => c.config.name), status: `${base}/api/v1/status` },
@@ -108,6 +112,7 @@ export function registerRun(program: Command): void {
           stopping = true;
           logger.info({ signal }, 'stopping: no new actions; waiting for running ones');
           void (async () => {
+            autoRebalance.stop();
             await controller.stop();
             await controller.idle();
             await http.close();

@@ -34,7 +34,7 @@ function renderCluster(c: ClusterStatus): string[] {
     lines.push(ds.toString());
   }
   if (c.capacity) lines.push(`Failover capacity: ${describeCapacity(c.capacity)}${c.capacity.ok ? '' : '  << BELOW POLICY'}`);
-  if (c.inflight.length) lines.push(`In flight: ${c.inflight.map((a) => (a.type === 'maintenance' ? `${a.host} maintenance` : `${a.vm} -> ${a.to}`)).join(', ')}`);
+  if (c.inflight.length) lines.push(`In flight: ${c.inflight.map((a) => (a.type === 'maintenance' ? `${a.host} maintenance` : a.type === 'poweroff' ? `${a.vm} power off` : `${a.vm} -> ${a.to}`)).join(', ')}`);
   for (const u of c.unplaced) lines.push(`Cannot restart ${u.vm} (from ${u.from}): ${u.reason}`);
   for (const f of c.fencing) lines.push(`Fencing ${f.host}: ${f.state}${f.state === 'failed' ? ` after ${f.attempts} attempt(s): ${f.detail}` : ''}`);
   for (const w of c.awaitingFence) lines.push(`Waiting for a fence: ${w.vm} (on ${w.from}): ${w.reason}`);

@@ -45,8 +45,8 @@ export class CapacityState {
         failover: isFailoverHost(cluster, host.name),
       }));
     for (const l of this.loads) this.byName.set(l.host.name, l);
-    const moving = new Map<string, Action>();
-    for (const a of inflight) if (a.type !== 'maintenance') moving.set(a.vm, a);
+    const moving = new Map<string, Extract<Action, { type: 'restart' | 'migrate' }>>();
+    for (const a of inflight) if (a.type === 'restart' || a.type === 'migrate') moving.set(a.vm, a);
     for (const vm of snapshot.vms) {
       const load = this.byName.get(vm.host);
       if (!load || DOWN.has(load.health) || !usesCapacity(vm)) continue;
@@ -55,7 +55,6 @@ export class CapacityState {
     // Only when something is in flight: a map of every VM is not free on a large cluster.
     const vmsByName = moving.size ? new Map(snapshot.vms.map((v) => [v.name, v])) : new Map<string, Vm>();
     for (const a of moving.values()) {
-      if (a.type === 'maintenance') continue;
       const vm = vmsByName.get(a.vm);
       const target = this.byName.get(a.to);
       // A migration already counts on its source; reserve the target too until it lands.

@@ -21,11 +21,11 @@ export interface Replicated {
   attach(controller: Controller, metrics?: ServiceMetrics): void;
 }
 
-export async function openReplicated(config: VigilConfig, logger: Logger): Promise<Replicated> {
+/** Replicated mode for a config that names `state.etcd`. */
+export async function openReplicated(config: VigilConfig & { etcd: EtcdConfig }, logger: Logger): Promise<Replicated> {
   const busy: { of?: (cluster: string) => boolean } = {};
   const state = await openEtcdState({
-    // Validated by the config loader against etcdConfigSchema; its output type is not carried through VigilConfig.
-    config: config.etcd as unknown as EtcdConfig,
+    config: config.etcd,
     baseDir: config.baseDir,
     clusters: config.clusters.map((c) => c.config.name),
     logger,

@@ -55,6 +55,16 @@ describe('lab HTTP routes', () => {
     expect((await app.inject({ method: 'GET', url: '/lab/redfish/esx-99/redfish/v1/Systems/1', headers: { authorization: basic('admin', 'lab') } })).statusCode).toBe(404);
   });
 
+  it('makes the next migration of a VM fail half-way, and refuses a bad count', async () => {
+    expect((await app.inject({ method: 'POST', url: '/lab/vms/web-01/fail-migration?count=x' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/lab/vms/nope/fail-migration' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/lab/vms/web-01/fail-migration' })).statusCode).toBe(200);
+    const t = lab.migrate('web-01', 'esx-02', true);
+    await clock.advance(10_000);
+    expect(lab.task(t.id)).toMatchObject({ state: 'error' });
+    expect(lab.snapshot('lab').vms.find((v) => v.name === 'web-01')?.host).toBe('esx-01');
+  });
+
   it('injects API faults for the manager API', async () => {
     await app.inject({ method: 'POST', url: '/lab/faults', payload: { failNext: 1 } });
     expect((await app.inject({ method: 'GET', url: '/sim/v1/clusters/lab/snapshot' })).statusCode).toBe(503);

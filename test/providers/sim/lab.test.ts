@@ -169,3 +169,37 @@ describe('the lab', () => {
     expect(vmIn(lab, 'big')?.host).toBe('h1');
   });
 });
+
+describe('the lab: a migration that fails half-way', () => {
+  it('ends in error at half its length; the VM keeps running where it was; the next one succeeds', async () => {
+    const { clock, lab } = makeLab();
+    lab.failMigrations('big', 1);
+    const t = lab.migrate('big', 'h2', true);
+    expect(t.endsAt - t.submittedAt).toBe(33_000);
+    await clock.advance(32_999);
+    expect(lab.task(t.id).state).toBe('running');
+    await clock.advance(1);
+    expect(lab.task(t.id)).toMatchObject({ state: 'error', error: 'migration of big to h2 failed half-way (injected fault); it still runs on h1' });
+    expect(vmIn(lab, 'big')).toMatchObject({ host: 'h1', power: 'on' });
+    expect(lab.runningVms().get('big')).toBe('h1');
+    const again = lab.migrate('big', 'h2', true);
+    await clock.advance(66_000);
+    expect(lab.task(again.id).state).toBe('success');
+    expect(lab.log().filter((e) => e.op === 'migrate').map((e) => [e.vm, e.to, e.error ?? 'ok'])).toEqual([
+      ['big', 'h2', 'migration of big to h2 failed half-way (injected fault); it still runs on h1'],
+      ['big', 'h2', 'ok'],
+    ]);
+  });
+
+  it('is a timeline event', async () => {
+    const { applyLabEvent } = await import('../../../providers/sim/timeline.js');
+    const { clock, lab } = makeLab();
+    applyLabEvent(lab, 'fail-migration', { vm: 'small', count: 2 });
+    for (const _ of [1, 2]) {
+      const t = lab.migrate('small', 'h3', true);
+      await clock.advance(10_000);
+      expect(lab.task(t.id).state).toBe('error');
+    }
+    expect(lab.log()[0]).toMatchObject({ op: 'fail-migrations', vm: 'small', detail: 'next 2 migration(s) will fail half-way' });
+  });
+});
