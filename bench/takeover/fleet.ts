@@ -12,7 +12,7 @@ import axios from 'axios';
 import type { Decision } from '../../src/decisions.js';
 import type { StatusReport } from '../../src/service/status.js';
 import { builtinPath } from '../../src/paths.js';
-import { freePort } from './etcd-cluster.js';
+import { freePort } from '../../test/helpers/cli.js';
 
 const BIN = builtinPath('bin', 'vigil.js');
 

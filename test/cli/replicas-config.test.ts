@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/takeover/etcd-cluster.js';
+import { freePort } from '../helpers/cli.js';
 import { builtinPath } from '../../src/paths.js';
 import { vigil } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';

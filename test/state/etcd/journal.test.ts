@@ -13,7 +13,7 @@ import { etcdConfigSchema } from '../../../src/state/etcd/config.js';
 import { openEtcdState } from '../../../src/state/etcd/open.js';
 import { silentLogger } from '../../../src/log.js';
 import { histories, restart } from '../records.js';
-import { freePort } from '../../../bench/takeover/etcd-cluster.js';
+import { freePort } from '../../helpers/cli.js';
 import { freshPrefix, sharedEtcd } from '../../etcd/shared.js';
 import { crash, leaderOf, openReplica, until } from './helpers.js';
 import type { EtcdState } from '../../../src/state/etcd/open.js';
