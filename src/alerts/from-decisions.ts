@@ -57,7 +57,8 @@ export class DecisionAlerts {
       }
       case 'restart-planned': {
         const from = str(data.from);
-        if (!from) return;
+        // A VM that died with its storage on a live host is no host failover (the storage alerts cover it).
+        if (!from || data.cause === 'storage-loss') return;
         const { failover } = this.failovers.planned(c, from, d.subject);
         raiseFailover(book, failover, at);
         return;
