@@ -62,6 +62,34 @@ export function buildLabServer(lab: Lab, clock: Clock, options: LabServerOptions
     lab.recoverDatastore(req.params.name, req.query.host);
     return ok(reply);
   });
+  app.post('/lab/datastores/:name/fill', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { freeGiB?: string; fillGiBPerHour?: string } }>, reply) => {
+    const num = (v: string | undefined, what: string): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n)) throw new LabError(400, 'bad-request', `${what} must be a number`);
+      return n;
+    };
+    const freeGiB = num(req.query.freeGiB, 'freeGiB');
+    const fillGiBPerHour = num(req.query.fillGiBPerHour, 'fillGiBPerHour');
+    if (freeGiB === undefined && fillGiBPerHour === undefined) throw new LabError(400, 'bad-request', 'set freeGiB, fillGiBPerHour or both (query parameters)');
+    lab.fillDatastore(req.params.name, { ...(freeGiB !== undefined ? { freeGiB } : {}), ...(fillGiBPerHour !== undefined ? { fillGiBPerHour } : {}) });
+    return ok(reply);
+  });
+  const degrade = (on: boolean) => async (req: Named, reply: FastifyReply) => {
+    if (!req.query.host) throw new LabError(400, 'bad-request', 'host is required (?host=NAME)');
+    lab.degradeDatastore(req.params.name, req.query.host, on);
+    return ok(reply);
+  };
+  app.post('/lab/datastores/:name/degrade', degrade(true));
+  app.post('/lab/datastores/:name/undegrade', degrade(false));
+  app.post('/lab/vms/:name/suspend-replication', async (req: Named, reply) => {
+    lab.suspendReplication(req.params.name, true);
+    return ok(reply);
+  });
+  app.post('/lab/vms/:name/resume-replication', async (req: Named, reply) => {
+    lab.suspendReplication(req.params.name, false);
+    return ok(reply);
+  });
   app.post('/lab/vms/:name/fail-start', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { count?: string } }>, reply) => {
     const count = req.query.count === undefined ? 1 : Number(req.query.count);
     if (!Number.isInteger(count) || count < 0) throw new LabError(400, 'bad-request', 'count must be a whole number');

@@ -21,6 +21,14 @@ export const LAB_EVENTS = {
   'power-on-host': z.string().min(1),
   'fail-datastore': datastoreTarget,
   'recover-datastore': datastoreTarget,
+  /** Sets free space now and/or a rate it falls at: `{name: ds-01, freeGiB: 40, fillGiBPerHour: 2}`. */
+  'fill-datastore': z
+    .strictObject({ name: z.string().min(1), freeGiB: z.number().nonnegative().optional(), fillGiBPerHour: z.number().optional() })
+    .refine((v) => v.freeGiB !== undefined || v.fillGiBPerHour !== undefined, 'set freeGiB, fillGiBPerHour or both'),
+  'degrade-datastore': z.strictObject({ name: z.string().min(1), host: z.string().min(1) }),
+  'undegrade-datastore': z.strictObject({ name: z.string().min(1), host: z.string().min(1) }),
+  'suspend-replication': z.string().min(1),
+  'resume-replication': z.string().min(1),
   'enter-maintenance': z.string().min(1),
   'exit-maintenance': z.string().min(1),
   'fail-start': z.union([z.string().min(1), z.strictObject({ vm: z.string().min(1), count: z.number().int().min(1).default(1) })]),
@@ -100,6 +108,19 @@ export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
       return lab.failDatastore(ds(arg).name, ds(arg).host);
     case 'recover-datastore':
       return lab.recoverDatastore(ds(arg).name, ds(arg).host);
+    case 'fill-datastore': {
+      const a = arg as { name: string; freeGiB?: number; fillGiBPerHour?: number };
+      return lab.fillDatastore(a.name, { ...(a.freeGiB !== undefined ? { freeGiB: a.freeGiB } : {}), ...(a.fillGiBPerHour !== undefined ? { fillGiBPerHour: a.fillGiBPerHour } : {}) });
+    }
+    case 'degrade-datastore':
+    case 'undegrade-datastore': {
+      const a = arg as { name: string; host: string };
+      return lab.degradeDatastore(a.name, a.host, name === 'degrade-datastore');
+    }
+    case 'suspend-replication':
+      return lab.suspendReplication(arg as string, true);
+    case 'resume-replication':
+      return lab.suspendReplication(arg as string, false);
     case 'enter-maintenance':
       lab.setMaintenance(arg as string, true);
       return;
