@@ -113,6 +113,8 @@ export class ClusterController {
   private readonly migrationFailures = new Map<string, RestartAttempts>();
   /** What was last said about each storage condition left alone, so each is said once while it lasts. */
   private storageSaid = new Map<string, string>();
+  /** VMs last reported unprotected (local storage), so each is told once. */
+  private unprotectedSaid = new Set<string>();
   /** Set by crash(): this controller stands for a process that died. */
   private dead = false;
 
@@ -449,7 +451,8 @@ export class ClusterController {
       said.set(k, h.reason);
       if (this.storageSaid.get(k) === h.reason) continue;
       if (h.vm) this.decide('skipped', h.vm, `not moved (on ${h.host ?? '?'}, datastore ${h.datastore}): ${h.reason}`, { datastore: h.datastore, host: h.host, cause: 'storage-loss' });
-      else this.decide('storage', h.datastore, h.reason, { datastore: h.datastore, ...(h.host ? { host: h.host } : {}) });
+      // A datastore lost everywhere is told by the storage tracker already, with its VMs.
+      else if (h.host) this.decide('storage', h.datastore, h.reason, { datastore: h.datastore, host: h.host });
     }
     this.storageSaid = said;
   }
@@ -608,6 +611,15 @@ export class ClusterController {
     const changed = !before || before.ok || before.tolerates !== report.tolerates || before.reserve.ok !== report.reserve.ok;
     if (!report.ok && changed) this.decide('alert', this.name, `failover capacity below policy: ${text}`, { tolerates: report.tolerates, required: report.required });
     else if (report.ok && before && !before.ok) this.decide('info', this.name, `failover capacity meets policy again: ${text}`);
+    // Told once per VM, when it becomes unprotected (local storage): no capacity brings it back after a host failure.
+    const unprotected = new Set<string>();
+    for (const u of report.unprotected ?? []) {
+      unprotected.add(u.vm);
+      if (!this.unprotectedSaid.has(u.vm)) this.decide('storage', u.vm, `unprotected: ${u.reason}; if ${u.host} fails, ${u.vm} stays down until it is back`, { vm: u.vm, host: u.host, condition: 'unprotected' });
+    }
+    const vms = new Set(snapshot.vms.map((v) => v.name));
+    for (const vm of this.unprotectedSaid) if (!unprotected.has(vm) && vms.has(vm)) this.decide('storage', vm, `${vm} is no longer unprotected: another host can run it`, { vm, condition: 'protected' });
+    this.unprotectedSaid = unprotected;
   }
 
   status(recentLimit = 30): ClusterStatus {

@@ -57,7 +57,8 @@ export class StorageTracker {
   private readonly offPolls = new Map<string, number>();
   /** VMs seen running on the last poll, with their host. */
   private running = new Map<string, string>();
-  private readonly lostEverywhere = new Set<string>();
+  /** Datastores lost on every host, with the time it was first seen. */
+  private readonly lostEverywhere = new Map<string, number>();
   private readonly degraded = new Set<string>();
   private readonly levelOf = new Map<string, string>();
   private readonly overRpo = new Set<string>();
@@ -93,16 +94,20 @@ export class StorageTracker {
     }
     const datastores = new Map(snapshot.datastores.map((d) => [d.name, d]));
     const current = new Set<string>();
+    // Datastores back from a loss everywhere on this poll: told once as a whole, not host by host.
+    const backEverywhere = new Set<string>();
     for (const d of snapshot.datastores) {
       const access = accessCondition(d);
       const everywhere = access.condition === 'lost';
       if (everywhere && !this.lostEverywhere.has(d.name)) {
         const users = snapshot.vms.filter((v) => v.datastores.includes(d.name)).map((v) => v.name);
         say('storage', d.name, `datastore ${d.name} lost on every host that mounts it (${list(d.hosts)}): ${users.length} VM(s) use it${users.length ? ` (${list(users)})` : ''}; there is nowhere to move them, so Vigil only alerts`, { datastore: d.name, condition: 'lost', hosts: d.hosts, vms: users });
-        this.lostEverywhere.add(d.name);
+        this.lostEverywhere.set(d.name, now);
       } else if (!everywhere && this.lostEverywhere.has(d.name)) {
-        say('storage', d.name, `datastore ${d.name} is reachable again (from ${list(access.reachableOn)})`, { datastore: d.name, condition: access.condition });
+        const since = this.lostEverywhere.get(d.name) as number;
+        say('storage', d.name, `datastore ${d.name} is reachable again from ${list(access.reachableOn)} (lost everywhere for ${formatDuration(now - since)})`, { datastore: d.name, condition: access.condition });
         this.lostEverywhere.delete(d.name);
+        backEverywhere.add(d.name);
       }
       for (const host of access.lostOn) {
         const key = `${d.name}\u0000${host}`;
@@ -133,7 +138,7 @@ export class StorageTracker {
     for (const [key, e] of this.losses) {
       if (current.has(key)) continue;
       this.losses.delete(key);
-      if (names.has(e.datastore) && !this.lostEverywhere.has(e.datastore)) say('storage', e.datastore, `datastore ${e.datastore} is reachable again on ${e.host} (lost for ${formatDuration(now - e.since)})`, { datastore: e.datastore, host: e.host, condition: 'recovered' });
+      if (names.has(e.datastore) && !this.lostEverywhere.has(e.datastore) && !backEverywhere.has(e.datastore)) say('storage', e.datastore, `datastore ${e.datastore} is reachable again on ${e.host} (lost for ${formatDuration(now - e.since)})`, { datastore: e.datastore, host: e.host, condition: 'recovered' });
     }
     for (const key of this.degraded) {
       const [ds, host] = key.split('\u0000') as [string, string];
@@ -142,7 +147,7 @@ export class StorageTracker {
       this.degraded.delete(key);
       if (d) say('storage', ds, `datastore ${ds} is no longer degraded on ${host}`, { datastore: ds, host, condition: 'recovered' });
     }
-    for (const name of this.lostEverywhere) if (!names.has(name)) this.lostEverywhere.delete(name);
+    for (const name of this.lostEverywhere.keys()) if (!names.has(name)) this.lostEverywhere.delete(name);
 
     // Free-space levels: told when they change (not on the first sight of a datastore that is fine).
     for (const f of findings) {
@@ -183,7 +188,7 @@ export class StorageTracker {
         const age = l.lagMs === null ? 'has never completed a sync' : `is ${formatDuration(l.lagMs)} old`;
         say('rpo', l.vm, `replica of ${l.vm} on ${l.replication.target} ${age}, over its RPO of ${formatDuration(l.rpoMs ?? 0)} (replication ${l.replication.state}${l.replication.healthy ? '' : ', unhealthy'})`, { vm: l.vm, target: l.replication.target, lagMs: l.lagMs, rpoMs: l.rpoMs, state: l.replication.state });
       } else if (!l.overRpo && this.overRpo.has(l.vm)) {
-        say('rpo', l.vm, `replica of ${l.vm} on ${l.replication.target} is within its RPO again (${l.lagMs === null ? 'no RPO set' : `${formatDuration(l.lagMs)} old`})`, { vm: l.vm, target: l.replication.target, lagMs: l.lagMs, rpoMs: l.rpoMs ?? null, back: true });
+        say('rpo', l.vm, `replica of ${l.vm} on ${l.replication.target} is within its RPO again (${l.rpoMs === undefined ? 'no RPO set now' : l.lagMs === null ? 'age unknown' : l.lagMs < 1_000 ? 'just synced' : `${formatDuration(l.lagMs)} old`})`, { vm: l.vm, target: l.replication.target, lagMs: l.lagMs, rpoMs: l.rpoMs ?? null, back: true });
       }
     }
     for (const vm of this.overRpo) {

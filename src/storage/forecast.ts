@@ -88,7 +88,10 @@ export function forecastFull(samples: readonly FreeSample[], now: number, capaci
 export function describeFullIn(days: number | null): string {
   if (days === null) return 'not filling';
   if (days * 24 < 1) return days * 24 * 60 < 1 ? 'full now' : `full in ~${Math.max(1, Math.round(days * 24 * 60))} min`;
-  if (days < 2) return `full in ~${Math.round(days * 24)} hours`;
+  if (days < 2) {
+    const hours = Math.round(days * 24);
+    return `full in ~${hours} hour${hours === 1 ? '' : 's'}`;
+  }
   return `full in ~${Math.round(days)} days`;
 }
 

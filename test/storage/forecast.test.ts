@@ -89,6 +89,7 @@ describe('forecastFull', () => {
     expect(describeFullIn(null)).toBe('not filling');
     expect(describeFullIn(12.4)).toBe('full in ~12 days');
     expect(describeFullIn(1.5)).toBe('full in ~36 hours');
+    expect(describeFullIn(1.3 / 24)).toBe('full in ~1 hour');
     expect(describeFullIn(0.01)).toBe('full in ~14 min');
     expect(describeFullIn(0)).toBe('full now');
   });
