@@ -193,6 +193,9 @@ export function planStorageResponse(input: StorageResponseInput): StorageRespons
   // Most important first, the largest first within a priority, so a tight cluster keeps the VMs that matter.
   moves.sort((a, b) => rank(a.rules.priority) - rank(b.rules.priority) || b.vm.memoryGiB - a.vm.memoryGiB || cmp(a.vm.name, b.vm.name));
 
+  held.sort((a, b) => cmp(a.datastore, b.datastore) || cmp(a.host ?? '', b.host ?? '') || cmp(a.vm ?? '', b.vm ?? ''));
+  // Nothing to place (the usual poll): skip building the cluster's capacity picture.
+  if (!moves.length) return { actions: [], held };
   const capacity = new CapacityState(snapshot, health, policies.clusterRules(cluster), (vm) => policies.vmRules(cluster, vm), input.inflight);
   const steps = { filters: [...DEFAULT_STEPS.filters, storageHealthy], scorers: DEFAULT_STEPS.scorers };
   const restartWaves = new Map<string, number>();

@@ -5,8 +5,9 @@
  *
  * What it promises: `fullInDays` is null unless there is enough evidence
  * (at least `minSamples` samples spanning `minSpanMs` since the last time
- * space was freed) and the fitted line falls; it is never a guess from one
- * or two readings. A datastore whose free space is unknown adds no sample
+ * space was freed) and the fitted line falls by more than two standard
+ * errors of its slope; it is never a guess from one or two readings, nor
+ * from noise. A datastore whose free space is unknown adds no sample
  * and keeps what it had; a change of capacity (the datastore grew) starts
  * the history again, as the old line no longer describes it.
  */
@@ -49,8 +50,9 @@ const DAY_MS = 86_400_000;
  */
 export function forecastFull(samples: readonly FreeSample[], now: number, capacityGiB: number | null, options: ForecastOptions = DEFAULT_FORECAST): Forecast {
   const inWindow = samples.filter((s) => s.at <= now && s.at >= now - options.windowMs && Number.isFinite(s.freeGiB)).sort((a, b) => a.at - b.at);
-  // Fit only the current trend: from the last sample where free space jumped up.
-  const rise = Math.max(1, (capacityGiB ?? 0) * options.riseFraction);
+  // Fit only the current trend: from the last sample where free space jumped up, by more than
+  // the share of capacity and more than the noise between readings can explain.
+  const rise = Math.max(1, (capacityGiB ?? 0) * options.riseFraction, 4 * stepNoise(inWindow));
   let start = 0;
   for (let i = 1; i < inWindow.length; i++) if ((inWindow[i] as FreeSample).freeGiB - (inWindow[i - 1] as FreeSample).freeGiB > rise) start = i;
   const used = inWindow.slice(start);
@@ -80,8 +82,34 @@ export function forecastFull(samples: readonly FreeSample[], now: number, capaci
   const nowDays = (now - t0) / DAY_MS;
   const freeNow = Math.max(0, my + slope * (nowDays - mx));
   if (!(slope < 0)) return { fullInDays: null, gibPerDay: slope, samples: n, spanMs };
+  // A fall within the noise is no trend: the slope must be two standard errors below zero.
+  let sse = 0;
+  for (const s of used) {
+    const r = s.freeGiB - (my + slope * ((s.at - t0) / DAY_MS - mx));
+    sse += r * r;
+  }
+  const stderr = n > 2 ? Math.sqrt(sse / (n - 2) / sxx) : 0;
+  if (slope > -2 * stderr) return { fullInDays: null, gibPerDay: slope, samples: n, spanMs };
   const days = freeNow / -slope;
   return { fullInDays: days > options.horizonDays ? null : days, gibPerDay: slope, samples: n, spanMs };
+}
+
+/**
+ * The spread of one reading to the next that is noise, not trend: a robust
+ * (median absolute deviation) estimate over the successive differences; 0
+ * with too few readings to say.
+ */
+function stepNoise(samples: readonly FreeSample[]): number {
+  if (samples.length < 9) return 0;
+  const diffs: number[] = [];
+  for (let i = 1; i < samples.length; i++) diffs.push((samples[i] as FreeSample).freeGiB - (samples[i - 1] as FreeSample).freeGiB);
+  const mid = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? (sorted[m] as number) : ((sorted[m - 1] as number) + (sorted[m] as number)) / 2;
+  };
+  const centre = mid(diffs);
+  return 1.4826 * mid(diffs.map((d) => Math.abs(d - centre)));
 }
 
 /** "full in ~3 days", "full in ~5 hours", "full now"; for decisions and the status table. */
