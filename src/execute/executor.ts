@@ -269,7 +269,7 @@ export class Executor {
       kind,
       subject: action.type === 'maintenance' ? action.host : action.vm,
       message,
-      data: { action: action.type, ...(action.type === 'maintenance' ? {} : { from: action.from, to: action.to }), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
+      data: { action: action.type, ...(action.type === 'maintenance' ? {} : { from: action.from, to: action.to, ...(action.cause ? { cause: action.cause } : {}) }), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
     });
   }
 }

@@ -4,6 +4,7 @@ import type { Notification } from '../../src/alerts/alert.js';
 import { AlertBook } from '../../src/alerts/book.js';
 import { FailoverTracker } from '../../src/alerts/failovers.js';
 import { StatusAlerts } from '../../src/alerts/from-status.js';
+import { DecisionAlerts } from '../../src/alerts/from-decisions.js';
 import { alertsConfigSchema } from '../../src/alerts/config.js';
 import { startAlerts } from '../../src/alerts/start.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
@@ -80,6 +81,19 @@ describe('storage alerts from the status report', () => {
       'resolved warning rpo/lab/db-01 | replica of db-01 is within its RPO again (30s old)',
       'firing warning rpo/lab/db-01',
       'resolved warning rpo/lab/db-01 | db-01 no longer reports a replica',
+    ]);
+  });
+});
+
+describe('storage decisions', () => {
+  it('a failed storage-loss migration says Vigil tries again; a planned one says it does not', () => {
+    const sent: Notification[] = [];
+    const alerts = new DecisionAlerts(new AlertBook((n) => sent.push(n)), new FailoverTracker());
+    alerts.onDecision({ at: T0, cluster: 'lab', kind: 'action-failed', subject: 'db-01', message: 'live-migrate db-01 esx-01 -> esx-02 failed: timed out', data: { action: 'migrate', cause: 'storage-loss' } });
+    alerts.onDecision({ at: T0, cluster: 'lab', kind: 'action-failed', subject: 'web-01', message: 'live-migrate web-01 esx-01 -> esx-02 failed: timed out', data: { action: 'migrate' } });
+    expect(sent.map((n) => n.alert.summary)).toEqual([
+      'live-migrate db-01 esx-01 -> esx-02 failed: timed out (cluster lab). Check db-01; Vigil tries again after a backoff while the storage loss lasts, then leaves it to a person.',
+      'live-migrate web-01 esx-01 -> esx-02 failed: timed out (cluster lab). Check web-01; Vigil does not repeat a planned operation by itself.',
     ]);
   });
 });
