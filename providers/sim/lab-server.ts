@@ -54,8 +54,8 @@ export function buildLabServer(lab: Lab, clock: Clock, options: LabServerOptions
   hostFault('/lab/hosts/:name/recover', (n) => lab.recoverHost(n));
   hostFault('/lab/hosts/:name/isolate', (n) => lab.isolateHost(n));
   hostFault('/lab/hosts/:name/partition', (n) => lab.partitionHost(n));
-  app.post('/lab/datastores/:name/fail', async (req: Named, reply) => {
-    lab.failDatastore(req.params.name, req.query.host);
+  app.post('/lab/datastores/:name/fail', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { host?: string; stopVms?: string } }>, reply) => {
+    lab.failDatastore(req.params.name, req.query.host, req.query.stopVms === 'true');
     return ok(reply);
   });
   app.post('/lab/datastores/:name/recover', async (req: Named, reply) => {

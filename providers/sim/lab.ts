@@ -473,7 +473,12 @@ export class Lab {
     this.log({ t: this.clock.now(), op: 'partition-host', cluster: h.cluster, host: h.name });
   }
 
-  failDatastore(name: string, hostName?: string): void {
+  /**
+   * The datastore is lost on one host (or every host). With `stopVms`, the
+   * running VMs there that use it stop, as a permanent device loss kills
+   * them; without, they hang on and keep running, as in an all-paths-down.
+   */
+  failDatastore(name: string, hostName?: string, stopVms = false): void {
     this.settle();
     const d = this.datastore(name);
     if (hostName === undefined) d.lostEverywhere = true;
@@ -482,7 +487,14 @@ export class Lab {
       if (!d.hosts.includes(h.name)) throw new LabError(409, 'not-mounted', `datastore ${d.name} is not mounted on ${h.name}`);
       d.lostOn.add(h.name);
     }
-    this.log({ t: this.clock.now(), op: 'fail-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}) });
+    const t = this.clock.now();
+    this.log({ t, op: 'fail-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}), ...(stopVms ? { detail: 'its VMs there stop' } : {}) });
+    if (!stopVms) return;
+    for (const v of this.vms.values()) {
+      if (v.power !== 'on' || !v.datastores.includes(d.name) || (hostName !== undefined && v.host !== hostName) || !this.running(v)) continue;
+      v.power = 'off';
+      this.log({ t, op: 'vm-stopped', cluster: v.cluster, vm: v.name, host: v.host, datastore: d.name, detail: 'its datastore is gone' });
+    }
   }
 
   recoverDatastore(name: string, hostName?: string): void {

@@ -10,6 +10,8 @@ import { checkSchema, problemAt, type YamlDocument } from '../../src/config/yaml
 import type { Lab } from './lab.js';
 
 const datastoreTarget = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), host: z.string().min(1).optional() })]);
+/** `stopVms: true`: the running VMs there that use it stop (a permanent device loss), instead of hanging on. */
+const datastoreFailure = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), host: z.string().min(1).optional(), stopVms: z.boolean().optional() })]);
 
 /** Lab events a timeline can hold, with the shape of their argument. */
 export const LAB_EVENTS = {
@@ -19,7 +21,7 @@ export const LAB_EVENTS = {
   'partition-host': z.string().min(1),
   'power-off-host': z.string().min(1),
   'power-on-host': z.string().min(1),
-  'fail-datastore': datastoreTarget,
+  'fail-datastore': datastoreFailure,
   'recover-datastore': datastoreTarget,
   /** Sets free space now and/or a rate it falls at: `{name: ds-01, freeGiB: 40, fillGiBPerHour: 2}`. */
   'fill-datastore': z
@@ -90,7 +92,7 @@ export function parseTimelineEvents(d: YamlDocument, value: unknown, basePath: (
 
 /** Applies one lab event; throws the lab's error for an unknown host or datastore. */
 export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
-  const ds = (a: unknown): { name: string; host?: string } => (typeof a === 'string' ? { name: a } : (a as { name: string; host?: string }));
+  const ds = (a: unknown): { name: string; host?: string; stopVms?: boolean } => (typeof a === 'string' ? { name: a } : (a as { name: string; host?: string; stopVms?: boolean }));
   switch (name as LabEventName) {
     case 'fail-host':
       return lab.failHost(arg as string);
@@ -105,7 +107,7 @@ export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
     case 'power-on-host':
       return lab.bmcReset(arg as string, 'On');
     case 'fail-datastore':
-      return lab.failDatastore(ds(arg).name, ds(arg).host);
+      return lab.failDatastore(ds(arg).name, ds(arg).host, ds(arg).stopVms ?? false);
     case 'recover-datastore':
       return lab.recoverDatastore(ds(arg).name, ds(arg).host);
     case 'fill-datastore': {

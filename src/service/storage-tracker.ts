@@ -121,7 +121,9 @@ export class StorageTracker {
           this.losses.set(key, e);
           if (!everywhere) {
             const on = users.filter((v) => v.power === 'on').map((v) => v.name);
-            say('storage', d.name, `datastore ${d.name} lost on ${host} (other hosts still reach it): ${on.length ? `${on.length} running VM(s) there use it (${list(on)})` : 'no running VM there uses it'}`, { datastore: d.name, host, condition: 'lost-on-host', vms: on });
+            const stopped = ran.filter((vm) => !on.includes(vm));
+            const died = stopped.length ? `; ${stopped.length} VM(s) that ran there on the last poll are off now (${list(stopped)})` : '';
+            say('storage', d.name, `datastore ${d.name} lost on ${host} (other hosts still reach it): ${on.length ? `${on.length} running VM(s) there use it (${list(on)})` : 'no running VM there uses it'}${died}`, { datastore: d.name, host, condition: 'lost-on-host', vms: on, ...(stopped.length ? { stopped } : {}) });
           }
         }
         e.polls += 1;

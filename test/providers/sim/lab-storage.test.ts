@@ -46,6 +46,16 @@ describe('the lab: storage', () => {
     expect(() => lab.degradeDatastore('local-h1', 'h2')).toThrow(LabError);
   });
 
+  it('a datastore lost with stopVms stops the running VMs there that use it, and only those', () => {
+    const { lab } = makeLab();
+    applyLabEvent(lab, 'fail-datastore', { name: 'shared', host: 'h2', stopVms: true });
+    expect(lab.runningVms().get('web')).toBe('h1');
+    applyLabEvent(lab, 'fail-datastore', { name: 'shared', host: 'h1', stopVms: true });
+    expect(lab.runningVms().has('web')).toBe(false);
+    expect(lab.runningVms().get('db')).toBe('h1');
+    expect(lab.log().filter((e) => e.op === 'vm-stopped').map((e) => e.vm)).toEqual(['web']);
+  });
+
   it('fills a datastore at a rate in lab time, never below zero', async () => {
     const { clock, lab } = makeLab();
     applyLabEvent(lab, 'fill-datastore', { name: 'shared', freeGiB: 100, fillGiBPerHour: 10 });
