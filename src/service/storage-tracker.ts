@@ -55,8 +55,8 @@ export class StorageTracker {
   private readonly histories = new Map<string, FreeSpaceHistory>();
   private readonly losses = new Map<string, LossEntry>();
   private readonly offPolls = new Map<string, number>();
-  /** VMs seen running on the last poll, with their host. */
-  private running = new Map<string, string>();
+  /** The last poll's VMs: which ran where just before a loss was first seen. Read only when a new loss appears. */
+  private previousVms: readonly Vm[] = [];
   /** Datastores lost on every host, with the time it was first seen. */
   private readonly lostEverywhere = new Map<string, number>();
   private readonly degraded = new Set<string>();
@@ -86,12 +86,19 @@ export class StorageTracker {
     const findings = assessDatastores(snapshot, { levels, forecasts });
 
     // Losses per datastore and host.
-    const vmsOnHost = new Map<string, Vm[]>();
-    for (const v of snapshot.vms) {
-      const on = vmsOnHost.get(v.host);
-      if (on) on.push(v);
-      else vmsOnHost.set(v.host, [v]);
-    }
+    // Built only when some host lost something: most polls have no loss, and 20,000 VMs are not free to index.
+    let byHost: Map<string, Vm[]> | undefined;
+    const vmsOnHost = (host: string): Vm[] => {
+      if (!byHost) {
+        byHost = new Map();
+        for (const v of snapshot.vms) {
+          const on = byHost.get(v.host);
+          if (on) on.push(v);
+          else byHost.set(v.host, [v]);
+        }
+      }
+      return byHost.get(host) ?? [];
+    };
     const datastores = new Map(snapshot.datastores.map((d) => [d.name, d]));
     const current = new Set<string>();
     // Datastores back from a loss everywhere on this poll: told once as a whole, not host by host.
@@ -112,11 +119,12 @@ export class StorageTracker {
       for (const host of access.lostOn) {
         const key = `${d.name}\u0000${host}`;
         current.add(key);
-        const users = (vmsOnHost.get(host) ?? []).filter((v) => v.datastores.includes(d.name));
+        const users = vmsOnHost(host).filter((v) => v.datastores.includes(d.name));
         let e = this.losses.get(key);
         if (!e) {
           // The VMs that ran there on the poll before the loss was seen count too: they may have died with it in between.
-          const ran = users.filter((v) => v.power === 'on' || this.running.get(v.name) === host).map((v) => v.name);
+          const before = new Set(this.previousVms.filter((v) => v.host === host && v.power === 'on').map((v) => v.name));
+          const ran = users.filter((v) => v.power === 'on' || before.has(v.name)).map((v) => v.name);
           e = { datastore: d.name, host, since: now, polls: 0, running: new Set(ran) };
           this.losses.set(key, e);
           if (!everywhere) {
@@ -172,14 +180,14 @@ export class StorageTracker {
     // VMs seen off, for the ones that ran where storage was lost.
     const watched = new Set<string>();
     for (const e of this.losses.values()) for (const vm of e.running) watched.add(vm);
-    const byName = new Map(snapshot.vms.map((v) => [v.name, v]));
+    const off = new Set<string>();
+    if (watched.size) for (const v of snapshot.vms) if (v.power === 'off' && watched.has(v.name)) off.add(v.name);
     for (const vm of watched) {
-      const v = byName.get(vm);
-      if (v?.power === 'off') this.offPolls.set(vm, (this.offPolls.get(vm) ?? 0) + 1);
+      if (off.has(vm)) this.offPolls.set(vm, (this.offPolls.get(vm) ?? 0) + 1);
       else this.offPolls.delete(vm);
     }
     for (const vm of this.offPolls.keys()) if (!watched.has(vm)) this.offPolls.delete(vm);
-    this.running = new Map(snapshot.vms.filter((v) => v.power === 'on').map((v) => [v.name, v.host]));
+    this.previousVms = snapshot.vms;
 
     // Replication lag against the RPO.
     const lags = replicationLags(snapshot, now, (vm) => policies.replicationRules(snapshot.cluster, vm));
