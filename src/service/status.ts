@@ -256,5 +256,7 @@ function storageView(i: ClusterStatusInput): StorageView {
       ...(r.lastDurationSeconds !== undefined ? { lastDurationSeconds: r.lastDurationSeconds } : {}),
     });
   }
-  return { findings, protection: (vm: Vm) => storageProtection(vm, index, rules(vm).acceptDataLoss), lags };
+  // As `vigil capacity` counts them: a VM nobody would restart (restart disabled, or the platform's own HA) is not "unprotected".
+  const restartable = (vm: Vm) => !vm.managedBy && i.policies?.vmRules(snap.cluster, vm).priority !== 'disabled';
+  return { findings, protection: (vm: Vm) => (restartable(vm) ? storageProtection(vm, index, rules(vm).acceptDataLoss) : undefined), lags };
 }

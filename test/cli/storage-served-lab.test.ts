@@ -49,12 +49,21 @@ describe('storage findings through vigil run against a served lab', () => {
     const table = vigil(['status', '--config', config]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/ds-shared.*200 GiB \(2%, CRITICAL\).*degraded on esx-03/);
-    expect(table.stdout).toContain('Unprotected scratch-01 (on esx-04): local storage (local-esx-04)');
+    // scratch-01 sits on local-esx-04, but its restart is disabled by policy: nobody would restart it, so it is not "unprotected".
+    expect(table.stdout).not.toContain('Unprotected');
+    expect(vigil(['lab', 'fail-datastore', 'ds-shared', '--host', 'esx-01', '--url', labUrl])).toMatchObject({ code: 0 });
+    expect(vigil(['lab', 'fail-datastore', 'ds-shared', '--host', 'esx-02', '--url', labUrl])).toMatchObject({ code: 0 });
+    // Only esx-03 (degraded) and esx-04 reach ds-shared now: the VMs on esx-04 have nowhere else to go.
+    await waitFor('VMs of esx-04 unprotected', async () => {
+      const vms = (await axios.get(`http://127.0.0.1:${apiPort}/api/v1/status`)).data.clusters[0].vms as { name: string; host: string; protection?: { state: string; reason: string } }[];
+      return vms.some((v) => v.host === 'esx-04' && v.protection?.state === 'unprotected') ? true : undefined;
+    });
 
     const metrics = (await axios.get(`http://127.0.0.1:${apiPort}/metrics`)).data as string;
     expect(metrics).toContain('vigil_datastore_free_bytes{cluster="lab",datastore="ds-shared"} 214748364800');
     expect(metrics).toContain('vigil_datastore_hosts{cluster="lab",datastore="ds-shared",access="degraded"} 1');
-    expect(metrics).toContain('vigil_datastore_hosts{cluster="lab",datastore="ds-shared",access="accessible"} 4');
+    expect(metrics).toContain('vigil_datastore_hosts{cluster="lab",datastore="ds-shared",access="accessible"} 2');
+    expect(metrics).toContain('vigil_datastore_hosts{cluster="lab",datastore="ds-shared",access="lost"} 2');
 
     run.kill('SIGTERM');
     await waitFor('a clean stop', async () => (run.exitCode === null ? undefined : run.exitCode));

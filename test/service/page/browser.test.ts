@@ -220,7 +220,7 @@ describe('status page in Chromium', () => {
       const protection = page.getByRole('table', { name: 'Storage protection' }).locator('tbody tr');
       expect(await protection.allTextContents()).toEqual([
         expect.stringMatching(/db-01.*esx-01.*replica over RPO.*replica on esx-02: last sync 25 min ago; RPO 15 min \(error, unhealthy\)/),
-        expect.stringMatching(/scratch-01.*esx-04.*unprotected.*local storage \(local-esx-04\)/),
+        expect.stringMatching(/web-04.*esx-04.*unprotected.*local storage \(local-esx-04\)/),
       ]);
       const overview = page.getByRole('table', { name: 'Clusters' }).locator('tbody tr');
       expect(await overview.first().textContent()).toMatch(/ds-shared critically low on space/);

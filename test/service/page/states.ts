@@ -79,12 +79,16 @@ function frozen(failed: StatusReport, healthy: StatusReport): StatusReport {
   return { ...failed, clusters: [lab, other] };
 }
 
-/** Storage findings the built-in lab does not start with: a shared datastore nearly full and degraded on one host, a replica over its RPO. */
+/** Storage findings the built-in lab does not start with: a shared datastore nearly full and degraded on one host, a replica over its RPO, a VM on local storage. */
 function storage(report: StatusReport): StatusReport {
   const c = report.clusters[0] as Mutable<ClusterStatus>;
   c.datastores = c.datastores.map((d) => (d.name === 'ds-shared' ? { ...d, freeGiB: 300, freePercent: 3.7, level: 'critical', degradedOn: ['esx-03'], condition: 'degraded', fullInDays: 1.5 } : d));
   c.vms = c.vms.map((v) =>
-    v.name === 'db-01' ? { ...v, replication: { target: 'esx-02', lastSync: '2026-01-01T00:00:00.000Z', lagSeconds: 1_500, rpoSeconds: 900, overRpo: true, state: 'error', healthy: false, failures: 3 } } : v,
+    v.name === 'db-01'
+      ? { ...v, replication: { target: 'esx-02', lastSync: '2026-01-01T00:00:00.000Z', lagSeconds: 1_500, rpoSeconds: 900, overRpo: true, state: 'error', healthy: false, failures: 3 } }
+      : v.name === 'web-04'
+        ? { ...v, datastores: ['local-esx-04'], protection: { state: 'unprotected', reason: 'local storage (local-esx-04)' } }
+        : v,
   );
   return report;
 }
