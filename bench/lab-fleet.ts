@@ -26,7 +26,7 @@ export function fleet(hosts: number, vms: number, seed = 42): InventoryFile {
       {
         name: 'bench',
         hosts: hostList,
-        datastores: [{ name: 'shared', capacityGiB: 1_000_000, freeGiB: 500_000, hosts: hostList.map((h) => h.name), accessible: true, inaccessibleOn: [] }],
+        datastores: [{ name: 'shared', capacityGiB: 1_000_000, freeGiB: 500_000, hosts: hostList.map((h) => h.name), accessible: true, inaccessibleOn: [], degradedOn: [] }],
         vms: vmList,
       },
     ],

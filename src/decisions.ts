@@ -11,6 +11,7 @@ export type DecisionKind =
   | 'poll-failed'
   | 'poll-recovered'
   | 'restart-planned'
+  | 'migrate-planned'
   | 'unplaced'
   | 'skipped'
   | 'observe-only'
@@ -26,6 +27,8 @@ export type DecisionKind =
   | 'unfrozen'
   | 'alert'
   | 'journal'
+  | 'storage'
+  | 'rpo'
   | 'info';
 
 export interface Decision {
@@ -52,7 +55,7 @@ export class DecisionLog {
   record(d: Decision): void {
     this.ring.push(d);
     if (this.ring.length > this.capacity) this.ring.shift();
-    const level = d.kind === 'action-failed' || d.kind === 'poll-failed' || d.kind === 'unplaced' || d.kind === 'frozen' || d.kind === 'alert' ? 'warn' : 'info';
+    const level = d.kind === 'action-failed' || d.kind === 'poll-failed' || d.kind === 'unplaced' || d.kind === 'frozen' || d.kind === 'alert' || d.kind === 'storage' || d.kind === 'rpo' ? 'warn' : 'info';
     this.logger?.[level]({ cluster: d.cluster, decision: d.kind, subject: d.subject, ...d.data }, `${d.kind} ${d.subject}: ${d.message}`);
     for (const l of this.listeners) l(d);
   }

@@ -193,7 +193,9 @@ export function mapSnapshot(raw: RawSnapshot, ctx: MapContext, memory: SnapshotM
   for (const h of hostNames) {
     for (const r of data(h)?.replication ?? []) {
       const t = r.lastReplication ? Date.parse(r.lastReplication) : NaN;
-      replication.set(r.vmId.toLowerCase(), { target: r.replicaServer, lastSyncAt: Number.isFinite(t) ? t : null, state: r.state, healthy: /^normal$/i.test(r.health) });
+      // Health is Hyper-V's own verdict (Normal, Warning, Critical); a suspended or failed state is unhealthy whatever it says.
+      const healthy = /^normal$/i.test(r.health) && !/^(suspended|error|critical|resynchronizationsuspended)$/i.test(r.state);
+      replication.set(r.vmId.toLowerCase(), { target: r.replicaServer, lastSyncAt: Number.isFinite(t) ? t : null, state: r.state, healthy, ...(r.health ? { health: r.health } : {}) });
     }
   }
 

@@ -162,6 +162,9 @@ function mapReplication(j: ReplicationJob): VmReplication {
     lastSyncAt: j.lastSync ? j.lastSync * 1000 : null,
     state: j.error ? `error: ${j.error}` : failing ? `failing (${j.failCount} attempts)` : j.lastSync ? 'ok' : 'pending',
     healthy: !failing && Boolean(j.lastSync),
+    // Only what the node reported: a job whose state was not read has no count, not 0.
+    ...(j.failCount !== undefined ? { failures: j.failCount } : {}),
+    ...(j.duration !== undefined ? { lastDurationSeconds: j.duration } : {}),
   };
 }
 

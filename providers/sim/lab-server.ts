@@ -54,12 +54,40 @@ export function buildLabServer(lab: Lab, clock: Clock, options: LabServerOptions
   hostFault('/lab/hosts/:name/recover', (n) => lab.recoverHost(n));
   hostFault('/lab/hosts/:name/isolate', (n) => lab.isolateHost(n));
   hostFault('/lab/hosts/:name/partition', (n) => lab.partitionHost(n));
-  app.post('/lab/datastores/:name/fail', async (req: Named, reply) => {
-    lab.failDatastore(req.params.name, req.query.host);
+  app.post('/lab/datastores/:name/fail', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { host?: string; stopVms?: string } }>, reply) => {
+    lab.failDatastore(req.params.name, req.query.host, req.query.stopVms === 'true');
     return ok(reply);
   });
   app.post('/lab/datastores/:name/recover', async (req: Named, reply) => {
     lab.recoverDatastore(req.params.name, req.query.host);
+    return ok(reply);
+  });
+  app.post('/lab/datastores/:name/fill', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { freeGiB?: string; fillGiBPerHour?: string } }>, reply) => {
+    const num = (v: string | undefined, what: string): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n)) throw new LabError(400, 'bad-request', `${what} must be a number`);
+      return n;
+    };
+    const freeGiB = num(req.query.freeGiB, 'freeGiB');
+    const fillGiBPerHour = num(req.query.fillGiBPerHour, 'fillGiBPerHour');
+    if (freeGiB === undefined && fillGiBPerHour === undefined) throw new LabError(400, 'bad-request', 'set freeGiB, fillGiBPerHour or both (query parameters)');
+    lab.fillDatastore(req.params.name, { ...(freeGiB !== undefined ? { freeGiB } : {}), ...(fillGiBPerHour !== undefined ? { fillGiBPerHour } : {}) });
+    return ok(reply);
+  });
+  const degrade = (on: boolean) => async (req: Named, reply: FastifyReply) => {
+    if (!req.query.host) throw new LabError(400, 'bad-request', 'host is required (?host=NAME)');
+    lab.degradeDatastore(req.params.name, req.query.host, on);
+    return ok(reply);
+  };
+  app.post('/lab/datastores/:name/degrade', degrade(true));
+  app.post('/lab/datastores/:name/undegrade', degrade(false));
+  app.post('/lab/vms/:name/suspend-replication', async (req: Named, reply) => {
+    lab.suspendReplication(req.params.name, true);
+    return ok(reply);
+  });
+  app.post('/lab/vms/:name/resume-replication', async (req: Named, reply) => {
+    lab.suspendReplication(req.params.name, false);
     return ok(reply);
   });
   app.post('/lab/vms/:name/fail-start', async (req: FastifyRequest<{ Params: { name: string }; Querystring: { count?: string } }>, reply) => {

@@ -112,12 +112,28 @@ interface LabVm {
   readonly cpu: number;
   readonly memoryGiB: number;
   power: 'on' | 'off' | 'suspended';
-  readonly datastores: readonly string[];
+  /** Replaced when the VM starts from its replica (it then runs on the replica's disks). */
+  datastores: readonly string[];
   readonly labels: Record<string, string>;
   readonly managedBy?: string;
+  /** An asynchronous replica on another host, synced every `everyMs` while both hosts are up. */
+  replication?: LabReplication;
   /** What the manager last saw, kept while the VM's host is out of its view. */
   reported?: PowerState;
   busyWith?: string;
+}
+
+interface LabReplication {
+  readonly target: string;
+  readonly everyMs: number;
+  /** The datastore on the target that holds the replica's disks. */
+  readonly datastore?: string;
+  /** Clock time of the last completed sync. */
+  lastSyncAt: number;
+  /** Suspended by a fault (`suspend-replication`): no syncs until resumed. */
+  suspended: boolean;
+  /** The last time it was seen unable to sync (suspended, VM not running, a host down): no sync is counted before it. */
+  blockedAt?: number;
 }
 
 interface LabDatastore {
@@ -125,9 +141,15 @@ interface LabDatastore {
   readonly id: string;
   readonly cluster: string;
   readonly capacityGiB: number | null;
-  readonly freeGiB: number | null;
+  /** Free space at `freeAt`; with `fillGiBPerHour`, it falls from there as lab time passes. */
+  freeGiB: number | null;
+  freeAt: number;
+  fillGiBPerHour: number;
   readonly hosts: readonly string[];
+  readonly type?: string;
   lostOn: Set<string>;
+  /** Hosts that reach it only degraded (a CSV in redirected access, a storage inactive on a node). */
+  degradedOn: Set<string>;
   lostEverywhere: boolean;
 }
 
@@ -177,6 +199,8 @@ export class Lab {
   /** Hosts a BMC was told to power off, until the power drops. */
   private readonly poweringOff = new Set<string>();
   private latencyMs = 0;
+  /** The lab's start: an inventory's `lastSync` counts back from here. */
+  private readonly startedAt: number;
 
   constructor(
     inventory: InventoryFile,
@@ -184,6 +208,7 @@ export class Lab {
     options: LabOptions = {},
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.startedAt = clock.now();
     for (const c of inventory.clusters) {
       this.clusters.push(c.name);
       for (const h of c.hosts) {
@@ -208,8 +233,12 @@ export class Lab {
           cluster: c.name,
           capacityGiB: d.capacityGiB,
           freeGiB: d.freeGiB,
+          freeAt: this.startedAt,
+          fillGiBPerHour: 0,
           hosts: [...d.hosts],
+          ...(d.type ? { type: d.type } : {}),
           lostOn: new Set(d.inaccessibleOn),
+          degradedOn: new Set(d.degradedOn),
           lostEverywhere: !d.accessible,
         });
       }
@@ -228,6 +257,17 @@ export class Lab {
           datastores: [...v.datastores],
           labels: { ...v.labels },
           ...(v.managedBy ? { managedBy: v.managedBy } : {}),
+          ...(v.replication
+            ? {
+                replication: {
+                  target: v.replication.target,
+                  everyMs: v.replication.every,
+                  ...(v.replication.datastore ? { datastore: v.replication.datastore } : {}),
+                  lastSyncAt: this.startedAt - v.replication.lastSync,
+                  suspended: false,
+                },
+              }
+            : {}),
           ...(host && !this.inView(host) ? { reported: v.power } : {}),
         });
       }
@@ -261,19 +301,23 @@ export class Lab {
           datastores: v.datastores,
           labels: v.labels,
           ...(v.managedBy ? { managedBy: v.managedBy } : {}),
+          ...(v.replication ? { replication: this.reportedReplication(v.replication) } : {}),
         })),
       datastores: [...this.datastores.values()]
         .filter((d) => d.cluster === cluster)
         .map((d) => {
           const lost = d.lostEverywhere ? [...d.hosts] : d.hosts.filter((h) => d.lostOn.has(h));
+          const degraded = d.hosts.filter((h) => d.degradedOn.has(h) && !lost.includes(h));
           return {
             name: d.name,
             id: d.id,
             capacityGiB: d.capacityGiB,
-            freeGiB: d.freeGiB,
+            freeGiB: this.freeNow(d),
             hosts: d.hosts,
             accessible: d.hosts.length === 0 ? !d.lostEverywhere : lost.length < d.hosts.length,
             inaccessibleOn: lost,
+            ...(degraded.length ? { degradedOn: degraded } : {}),
+            ...(d.type ? { type: d.type } : {}),
           };
         }),
     };
@@ -331,7 +375,11 @@ export class Lab {
     }
     this.notBusy(vm);
     this.acceptsVms(on);
-    this.reachesDatastores(vm, on);
+    // Starting a VM on its replica's host, which cannot reach its disks, starts it from the replica: its disks there, as of the last sync.
+    const fromReplica = vm.replication && vm.replication.target === on.name && on.name !== vm.host && !this.canReach(vm.datastores, on) ? vm.replication : undefined;
+    if (fromReplica) {
+      if (fromReplica.datastore) this.reachesDatastores({ name: vm.name, datastores: [fromReplica.datastore] }, on);
+    } else this.reachesDatastores(vm, on);
     const duration = this.timings.powerOnBaseMs + vm.memoryGiB * this.timings.powerOnMsPerGiB;
     return this.startTask('start', { vm, host: on.name }, duration, (at) => {
       const current = this.host(vm.host);
@@ -344,9 +392,17 @@ export class Lab {
         this.failingStarts.set(vm.name, failures - 1);
         return `${vm.name} failed to power on on ${on.name} (injected start failure)`;
       }
+      const from = vm.host;
       vm.host = on.name;
       vm.power = 'on';
       delete vm.reported;
+      if (fromReplica) {
+        // The replica is now the VM; the old copy is stale, so there is no replica until a person sets one up again.
+        vm.datastores = fromReplica.datastore ? [fromReplica.datastore] : [];
+        delete vm.replication;
+        this.log({ t: at, op: 'start', cluster: vm.cluster, vm: vm.name, host: on.name, detail: `from its replica, last synced ${Math.round((at - fromReplica.lastSyncAt) / 1000)}s before; its disks on ${from} are left behind` });
+        return undefined;
+      }
       this.log({ t: at, op: 'start', cluster: vm.cluster, vm: vm.name, host: on.name });
       return undefined;
     });
@@ -429,7 +485,12 @@ export class Lab {
     this.log({ t: this.clock.now(), op: 'partition-host', cluster: h.cluster, host: h.name });
   }
 
-  failDatastore(name: string, hostName?: string): void {
+  /**
+   * The datastore is lost on one host (or every host). With `stopVms`, the
+   * running VMs there that use it stop, as a permanent device loss kills
+   * them; without, they hang on and keep running, as in an all-paths-down.
+   */
+  failDatastore(name: string, hostName?: string, stopVms = false): void {
     this.settle();
     const d = this.datastore(name);
     if (hostName === undefined) d.lostEverywhere = true;
@@ -438,7 +499,14 @@ export class Lab {
       if (!d.hosts.includes(h.name)) throw new LabError(409, 'not-mounted', `datastore ${d.name} is not mounted on ${h.name}`);
       d.lostOn.add(h.name);
     }
-    this.log({ t: this.clock.now(), op: 'fail-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}) });
+    const t = this.clock.now();
+    this.log({ t, op: 'fail-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}), ...(stopVms ? { detail: 'its VMs there stop' } : {}) });
+    if (!stopVms) return;
+    for (const v of this.vms.values()) {
+      if (v.power !== 'on' || !v.datastores.includes(d.name) || (hostName !== undefined && v.host !== hostName) || !this.running(v)) continue;
+      v.power = 'off';
+      this.log({ t, op: 'vm-stopped', cluster: v.cluster, vm: v.name, host: v.host, datastore: d.name, detail: 'its datastore is gone' });
+    }
   }
 
   recoverDatastore(name: string, hostName?: string): void {
@@ -449,6 +517,43 @@ export class Lab {
       d.lostOn.clear();
     } else d.lostOn.delete(this.host(hostName).name);
     this.log({ t: this.clock.now(), op: 'recover-datastore', cluster: d.cluster, datastore: d.name, ...(hostName ? { host: hostName } : {}) });
+  }
+
+  /**
+   * Sets a datastore's free space now and, optionally, a rate at which it
+   * falls from there (GiB per hour of lab time; 0 stops it).
+   */
+  fillDatastore(name: string, change: { freeGiB?: number; fillGiBPerHour?: number }): void {
+    this.settle();
+    const d = this.datastore(name);
+    const now = this.clock.now();
+    const free = change.freeGiB ?? this.freeNow(d);
+    if (free !== null && (free < 0 || (d.capacityGiB !== null && free > d.capacityGiB))) throw new LabError(400, 'bad-free', `freeGiB must be between 0 and ${d.capacityGiB ?? 'the capacity'}`);
+    if (change.fillGiBPerHour !== undefined && free === null) throw new LabError(409, 'unknown-free', `datastore ${d.name} has no free-space figure to fill from`);
+    d.freeGiB = free;
+    d.freeAt = now;
+    if (change.fillGiBPerHour !== undefined) d.fillGiBPerHour = change.fillGiBPerHour;
+    this.log({ t: now, op: 'fill-datastore', cluster: d.cluster, datastore: d.name, detail: `freeGiB=${free ?? 'unknown'} fillGiBPerHour=${d.fillGiBPerHour}` });
+  }
+
+  /** A host reaches the datastore only degraded (`on: false` clears it). */
+  degradeDatastore(name: string, hostName: string, on = true): void {
+    this.settle();
+    const d = this.datastore(name);
+    const h = this.host(hostName);
+    if (!d.hosts.includes(h.name)) throw new LabError(409, 'not-mounted', `datastore ${d.name} is not mounted on ${h.name}`);
+    if (on) d.degradedOn.add(h.name);
+    else d.degradedOn.delete(h.name);
+    this.log({ t: this.clock.now(), op: on ? 'degrade-datastore' : 'undegrade-datastore', cluster: d.cluster, datastore: d.name, host: h.name });
+  }
+
+  /** Stops (or resumes) a VM's replication: its replica ages until resumed. */
+  suspendReplication(vmRef: string, suspended = true): void {
+    this.settle();
+    const vm = this.vm(vmRef);
+    if (!vm.replication) throw new LabError(409, 'no-replica', `${vm.name} has no replica`);
+    vm.replication.suspended = suspended;
+    this.log({ t: this.clock.now(), op: suspended ? 'suspend-replication' : 'resume-replication', cluster: vm.cluster, vm: vm.name });
   }
 
   /** The next `count` starts of the VM fail at their end. */
@@ -572,11 +677,13 @@ export class Lab {
             name: d.name,
             id: d.id,
             capacityGiB: d.capacityGiB,
-            freeGiB: d.freeGiB,
+            freeGiB: this.freeNow(d),
             hosts: [...d.hosts],
             accessible: !d.lostEverywhere,
             inaccessibleOn: d.lostEverywhere ? [] : [...d.lostOn],
-            runtime: { lostEverywhere: d.lostEverywhere },
+            degradedOn: [...d.degradedOn],
+            ...(d.type ? { type: d.type } : {}),
+            runtime: { lostEverywhere: d.lostEverywhere, fillGiBPerHour: d.fillGiBPerHour },
           })),
         vms: [...this.vms.values()]
           .filter((v) => v.cluster === c)
@@ -590,7 +697,17 @@ export class Lab {
             datastores: [...v.datastores],
             labels: v.labels,
             ...(v.managedBy ? { managedBy: v.managedBy } : {}),
-            runtime: { running: this.running(v), reportedPower: this.reportedPower(v) },
+            ...(v.replication
+              ? {
+                  replication: {
+                    target: v.replication.target,
+                    every: v.replication.everyMs,
+                    lastSync: Math.max(0, this.clock.now() - v.replication.lastSyncAt),
+                    ...(v.replication.datastore ? { datastore: v.replication.datastore } : {}),
+                  },
+                }
+              : {}),
+            runtime: { running: this.running(v), reportedPower: this.reportedPower(v), ...(v.replication ? { replicationSuspended: v.replication.suspended } : {}) },
           })),
       })),
     };
@@ -607,6 +724,43 @@ export class Lab {
   }
 
   // ----- internals ------------------------------------------------------------
+
+  private freeNow(d: LabDatastore): number | null {
+    if (d.freeGiB === null || d.fillGiBPerHour === 0) return d.freeGiB;
+    const free = d.freeGiB - (d.fillGiBPerHour * (this.clock.now() - d.freeAt)) / 3_600_000;
+    const bounded = Math.max(0, d.capacityGiB === null ? free : Math.min(d.capacityGiB, free));
+    return Math.round(bounded * 1000) / 1000;
+  }
+
+  /** What the manager says of a replica: a suspended one is "suspended"; one whose target is out of view is failing. */
+  private reportedReplication(r: LabReplication): { target: string; lastSyncAt: number; state: string; healthy: boolean } {
+    const target = this.hosts.get(r.target);
+    const reachable = !!target && this.inView(target);
+    return { target: r.target, lastSyncAt: r.lastSyncAt, state: r.suspended ? 'suspended' : reachable ? 'ok' : 'error', healthy: !r.suspended && reachable };
+  }
+
+  /** Brings each replica's last sync up to `at`: a sync every interval while its VM runs and both hosts are up. */
+  private syncReplicas(at: number): void {
+    for (const v of this.vms.values()) {
+      const r = v.replication;
+      if (!r) continue;
+      const target = this.hosts.get(r.target);
+      if (r.suspended || !this.running(v) || !target || !this.alive(target) || target.partitioned) {
+        r.blockedAt = at;
+        continue;
+      }
+      // On the job's own schedule (every `everyMs` after the last sync), and only runs after the last time it could not sync.
+      const latest = r.lastSyncAt + Math.floor((at - r.lastSyncAt) / r.everyMs) * r.everyMs;
+      if (latest > r.lastSyncAt && latest > (r.blockedAt ?? -Infinity)) r.lastSyncAt = latest;
+    }
+  }
+
+  private canReach(datastores: readonly string[], h: LabHost): boolean {
+    return datastores.every((name) => {
+      const d = this.datastores.get(name);
+      return !!d && !d.lostEverywhere && d.hosts.includes(h.name) && !d.lostOn.has(h.name);
+    });
+  }
 
   private alive(h: LabHost): boolean {
     return h.powered && !h.crashed;
@@ -680,6 +834,8 @@ export class Lab {
     const now = this.clock.now();
     const due = [...this.tasks.values()].filter((t) => t.state === 'running' && t.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt || a.seq - b.seq);
     for (const t of due) {
+      // Replicas sync up to the moment a task changes who runs where, not beyond.
+      this.syncReplicas(t.endsAt);
       const error = t.complete(t.endsAt);
       t.state = error ? 'error' : 'success';
       if (error) {
@@ -688,6 +844,7 @@ export class Lab {
         this.log({ t: t.endsAt, op: t.op, ...t.context, error: message, ...(error.startsWith(VIOLATION) ? { violation: true as const } : {}) });
       }
     }
+    this.syncReplicas(now);
   }
 
   private host(ref: string): LabHost {
@@ -721,7 +878,7 @@ export class Lab {
     if (h.admin !== 'connected') throw new LabError(409, 'host-unavailable', `host ${h.name} is ${h.admin}`);
   }
 
-  private reachesDatastores(vm: LabVm, h: LabHost): void {
+  private reachesDatastores(vm: Pick<LabVm, 'name' | 'datastores'>, h: LabHost): void {
     for (const name of vm.datastores) {
       const d = this.datastores.get(name);
       if (!d || d.lostEverywhere || !d.hosts.includes(h.name) || d.lostOn.has(h.name)) {

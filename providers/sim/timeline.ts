@@ -10,6 +10,8 @@ import { checkSchema, problemAt, type YamlDocument } from '../../src/config/yaml
 import type { Lab } from './lab.js';
 
 const datastoreTarget = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), host: z.string().min(1).optional() })]);
+/** `stopVms: true`: the running VMs there that use it stop (a permanent device loss), instead of hanging on. */
+const datastoreFailure = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), host: z.string().min(1).optional(), stopVms: z.boolean().optional() })]);
 
 /** Lab events a timeline can hold, with the shape of their argument. */
 export const LAB_EVENTS = {
@@ -19,8 +21,16 @@ export const LAB_EVENTS = {
   'partition-host': z.string().min(1),
   'power-off-host': z.string().min(1),
   'power-on-host': z.string().min(1),
-  'fail-datastore': datastoreTarget,
+  'fail-datastore': datastoreFailure,
   'recover-datastore': datastoreTarget,
+  /** Sets free space now and/or a rate it falls at: `{name: ds-01, freeGiB: 40, fillGiBPerHour: 2}`. */
+  'fill-datastore': z
+    .strictObject({ name: z.string().min(1), freeGiB: z.number().nonnegative().optional(), fillGiBPerHour: z.number().optional() })
+    .refine((v) => v.freeGiB !== undefined || v.fillGiBPerHour !== undefined, 'set freeGiB, fillGiBPerHour or both'),
+  'degrade-datastore': z.strictObject({ name: z.string().min(1), host: z.string().min(1) }),
+  'undegrade-datastore': z.strictObject({ name: z.string().min(1), host: z.string().min(1) }),
+  'suspend-replication': z.string().min(1),
+  'resume-replication': z.string().min(1),
   'enter-maintenance': z.string().min(1),
   'exit-maintenance': z.string().min(1),
   'fail-start': z.union([z.string().min(1), z.strictObject({ vm: z.string().min(1), count: z.number().int().min(1).default(1) })]),
@@ -83,7 +93,7 @@ export function parseTimelineEvents(d: YamlDocument, value: unknown, basePath: (
 
 /** Applies one lab event; throws the lab's error for an unknown host or datastore. */
 export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
-  const ds = (a: unknown): { name: string; host?: string } => (typeof a === 'string' ? { name: a } : (a as { name: string; host?: string }));
+  const ds = (a: unknown): { name: string; host?: string; stopVms?: boolean } => (typeof a === 'string' ? { name: a } : (a as { name: string; host?: string; stopVms?: boolean }));
   switch (name as LabEventName) {
     case 'fail-host':
       return lab.failHost(arg as string);
@@ -98,9 +108,22 @@ export function applyLabEvent(lab: Lab, name: string, arg: unknown): void {
     case 'power-on-host':
       return lab.bmcReset(arg as string, 'On');
     case 'fail-datastore':
-      return lab.failDatastore(ds(arg).name, ds(arg).host);
+      return lab.failDatastore(ds(arg).name, ds(arg).host, ds(arg).stopVms ?? false);
     case 'recover-datastore':
       return lab.recoverDatastore(ds(arg).name, ds(arg).host);
+    case 'fill-datastore': {
+      const a = arg as { name: string; freeGiB?: number; fillGiBPerHour?: number };
+      return lab.fillDatastore(a.name, { ...(a.freeGiB !== undefined ? { freeGiB: a.freeGiB } : {}), ...(a.fillGiBPerHour !== undefined ? { fillGiBPerHour: a.fillGiBPerHour } : {}) });
+    }
+    case 'degrade-datastore':
+    case 'undegrade-datastore': {
+      const a = arg as { name: string; host: string };
+      return lab.degradeDatastore(a.name, a.host, name === 'degrade-datastore');
+    }
+    case 'suspend-replication':
+      return lab.suspendReplication(arg as string, true);
+    case 'resume-replication':
+      return lab.suspendReplication(arg as string, false);
     case 'enter-maintenance':
       lab.setMaintenance(arg as string, true);
       return;

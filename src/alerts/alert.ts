@@ -26,6 +26,9 @@ export const ALERT_KINDS = [
   'host-cpu',
   'host-memory',
   'datastore-free',
+  'datastore-lost',
+  'datastore-degraded',
+  'rpo',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

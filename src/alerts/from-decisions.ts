@@ -57,7 +57,8 @@ export class DecisionAlerts {
       }
       case 'restart-planned': {
         const from = str(data.from);
-        if (!from) return;
+        // A VM that died with its storage on a live host is no host failover (the storage alerts cover it).
+        if (!from || data.cause === 'storage-loss') return;
         const { failover } = this.failovers.planned(c, from, d.subject);
         raiseFailover(book, failover, at);
         return;
@@ -91,7 +92,9 @@ export class DecisionAlerts {
           const f = this.failovers.outcome(c, d.subject, 'retrying', error);
           if (f) raiseFailover(book, f, at);
         } else if (action) {
-          book.raise({ kind: 'action-failed', cluster: c, subject: `${action}:${d.subject}`, severity: 'warning', summary: `${d.message} (cluster ${c}). Check ${d.subject}; Vigil does not repeat a planned operation by itself.`, details: { action, subject: d.subject, error }, at });
+          // A migration off a host that lost storage is the storage planner's: it backs off and tries again, then gives up.
+          const next = data.cause === 'storage-loss' ? 'Vigil tries again after a backoff while the storage loss lasts, then leaves it to a person' : 'Vigil does not repeat a planned operation by itself';
+          book.raise({ kind: 'action-failed', cluster: c, subject: `${action}:${d.subject}`, severity: 'warning', summary: `${d.message} (cluster ${c}). Check ${d.subject}; ${next}.`, details: { action, subject: d.subject, error, ...(data.cause ? { cause: data.cause } : {}) }, at });
         }
         return;
       }

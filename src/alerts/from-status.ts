@@ -21,7 +21,7 @@ interface FencingFields {
 }
 
 /** Alert kinds whose conditions belong to one cluster's report (the others are thresholds, or cluster-less). */
-const CLUSTER_KINDS: readonly AlertKind[] = ['host-failed', 'failover', 'restart-failed', 'action-failed', 'unplaced', 'awaiting-fence', 'fence-failed', 'fenced', 'frozen', 'capacity', 'poll-failed', 'controller'];
+const CLUSTER_KINDS: readonly AlertKind[] = ['host-failed', 'failover', 'restart-failed', 'action-failed', 'unplaced', 'awaiting-fence', 'fence-failed', 'fenced', 'frozen', 'capacity', 'poll-failed', 'controller', 'datastore-lost', 'datastore-degraded', 'rpo'];
 
 export interface StatusSweepOptions {
   /** Generic controller alerts have no clearing signal: forget them after this long without a repeat. */
@@ -112,6 +112,8 @@ export class StatusAlerts {
       if (changed) finishFailover(book, this.failovers, f, at);
     }
 
+    this.storage(c, at);
+
     if (c.awaitingFence) {
       const byHost = new Map<string, { vms: string[]; reason: string }>();
       for (const w of c.awaitingFence) {
@@ -138,4 +140,75 @@ export class StatusAlerts {
       for (const a of book.list('fence-failed', name)) if (!inProgress.has(a.subject)) book.clear('fence-failed', name, a.subject, at, `fencing ${a.subject} is no longer failing`);
     }
   }
+
+  /**
+   * Datastore access and replication lag, from the storage findings of the
+   * report. A report without them (an older controller, no snapshot yet)
+   * leaves these alerts as they are: no finding is not a recovery.
+   */
+  private storage(c: ClusterStatus, at: number): void {
+    const { book } = this;
+    const name = c.name;
+    if (c.datastores.some((d) => d.condition !== undefined)) {
+      const byName = new Map(c.datastores.map((d) => [d.name, d]));
+      for (const d of c.datastores) {
+        if (d.condition === undefined) continue;
+        const users = c.vms.filter((v) => v.datastores.includes(d.name));
+        if (d.condition === 'lost') {
+          book.raise({ kind: 'datastore-lost', cluster: name, subject: d.name, severity: 'critical', summary: `Datastore ${d.name} (cluster ${name}) is lost on every host that mounts it${users.length ? `; ${users.length} VM(s) use it (${names(users.map((v) => v.name))})` : ''}. There is no host to move them to, so Vigil moves nothing: restore the storage (array, fabric, NFS export).`, details: { datastore: d.name, lostOn: d.hosts, everywhere: true, vms: users.map((v) => v.name) }, at });
+        } else if (d.condition === 'lost-on-some') {
+          const lost = new Set(d.inaccessibleOn);
+          const affected = users.filter((v) => lost.has(v.host) && v.power === 'on');
+          book.raise({
+            kind: 'datastore-lost',
+            cluster: name,
+            subject: d.name,
+            severity: affected.length ? 'critical' : 'warning',
+            summary: `Datastore ${d.name} (cluster ${name}) is lost on ${names(d.inaccessibleOn)} while other hosts still reach it${affected.length ? `; ${affected.length} running VM(s) there use it (${names(affected.map((v) => v.name))}): Vigil moves them as storage.onLoss says` : ''}. Check the host's paths to it (HBA, multipath, network).`,
+            details: { datastore: d.name, lostOn: d.inaccessibleOn, everywhere: false, vms: affected.map((v) => v.name) },
+            at,
+          });
+        } else book.clear('datastore-lost', name, d.name, at, `${d.name} is reachable again from every host that mounts it`);
+        const degraded = d.degradedOn ?? [];
+        if (degraded.length && d.condition !== 'lost') {
+          book.raise({ kind: 'datastore-degraded', cluster: name, subject: d.name, severity: 'warning', summary: `Datastore ${d.name} (cluster ${name}) is reached only degraded on ${names(degraded)}${d.type === 'csv' ? ' (CSV in redirected access)' : ''}. Vigil moves no VM onto ${degraded.length === 1 ? 'that host' : 'those hosts'} for it; check their storage paths.`, details: { datastore: d.name, degradedOn: degraded }, at });
+        } else if (d.condition !== 'lost') book.clear('datastore-degraded', name, d.name, at, `${d.name} is no longer degraded on any host`);
+      }
+      for (const kind of ['datastore-lost', 'datastore-degraded'] as const) {
+        for (const a of book.list(kind, name)) if (!byName.has(a.subject)) book.clear(kind, name, a.subject, at, `${a.subject} is no longer reported`);
+      }
+    }
+    const vms = new Map(c.vms.map((v) => [v.name, v]));
+    for (const v of c.vms) {
+      const r = v.replication;
+      if (!r) continue;
+      if (r.overRpo) {
+        const age = r.lagSeconds === null ? 'has never completed a sync (or its age is not reported)' : `is ${describeSeconds(r.lagSeconds)} old`;
+        book.raise({
+          kind: 'rpo',
+          cluster: name,
+          subject: v.name,
+          severity: 'warning',
+          summary: `Replica of VM ${v.name} (cluster ${name}) on ${r.target} ${age}, over its RPO of ${describeSeconds(r.rpoSeconds ?? 0)} (replication ${r.state}${r.healthy ? '' : ', unhealthy'}${r.failures ? `, ${r.failures} failed sync(s)` : ''}). A failover to it would lose more writes than the policy allows; check the replication job.`,
+          details: { vm: v.name, target: r.target, lastSync: r.lastSync, lagSeconds: r.lagSeconds, rpoSeconds: r.rpoSeconds ?? null, state: r.state, healthy: r.healthy },
+          at,
+        });
+      } else book.clear('rpo', name, v.name, at, `replica of ${v.name} is within its RPO again${r.lagSeconds !== null ? ` (${describeSeconds(r.lagSeconds)} old)` : ''}`);
+    }
+    for (const a of book.list('rpo', name)) {
+      const v = vms.get(a.subject);
+      if (!v) book.clear('rpo', name, a.subject, at, `${a.subject} is no longer in the cluster`);
+      else if (!v.replication) book.clear('rpo', name, a.subject, at, `${a.subject} no longer reports a replica`);
+    }
+  }
+}
+
+function names(list: readonly string[], max = 5): string {
+  return list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`;
+}
+
+function describeSeconds(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7_200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 360) / 10} h`;
 }

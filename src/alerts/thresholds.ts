@@ -17,6 +17,7 @@ import type { AlertKind } from './alert.js';
 import type { AlertBook } from './book.js';
 import type { ThresholdsConfig } from './config.js';
 import { Hysteresis, type LevelsSpec } from './hysteresis.js';
+import { describeFullIn } from '../storage/forecast.js';
 
 /** Optional measured figures a provider may add to a status host. */
 export interface MeasuredHost extends StatusHost {
@@ -31,6 +32,7 @@ type ThresholdKind = Extract<AlertKind, 'host-cpu' | 'host-memory' | 'datastore-
 
 interface Watch {
   readonly levels: Hysteresis;
+  readonly spec: LevelsSpec;
   severity: 'warning' | 'critical' | null;
 }
 
@@ -61,7 +63,9 @@ export class ThresholdAlerts {
       }
       for (const d of c.datastores) {
         const free = d.capacityGiB !== null && d.freeGiB !== null && d.capacityGiB > 0 ? (d.freeGiB / d.capacityGiB) * 100 : null;
-        this.check('datastore-free', c.name, d.name, free, at, seen, (v, lvl) => `Datastore ${d.name} (cluster ${c.name}) has ${fmt(v)}% free (${fmt(d.freeGiB ?? 0)} of ${fmt(d.capacityGiB ?? 0)} GiB), at or under the ${lvl}% level. Free space or grow it before VMs on it stop.`, { datastore: d.name, freeGiB: d.freeGiB, capacityGiB: d.capacityGiB });
+        // The controller's levels for this datastore (a ClusterPolicy's storage.freeWarning/freeCritical, else these same settings): one pair of levels, shown and alerted alike.
+        const levels = d.levels ? { warning: d.levels.warningPercent < 0 ? null : d.levels.warningPercent, critical: d.levels.criticalPercent < 0 ? null : d.levels.criticalPercent } : undefined;
+        this.check('datastore-free', c.name, d.name, free, at, seen, (v, lvl) => `Datastore ${d.name} (cluster ${c.name}) has ${fmt(v)}% free (${fmt(d.freeGiB ?? 0)} of ${fmt(d.capacityGiB ?? 0)} GiB), at or under the ${lvl}% level${d.levels?.source === 'policy' ? ' (cluster policy)' : ''}${typeof d.fullInDays === 'number' ? `; ${describeFullIn(d.fullInDays)}` : ''}. Free space or grow it before VMs on it stop.`, { datastore: d.name, freeGiB: d.freeGiB, capacityGiB: d.capacityGiB, fullInDays: d.fullInDays ?? null }, levels);
       }
     }
     // Hosts and datastores that left the report: their alerts end and their state is forgotten.
@@ -77,15 +81,17 @@ export class ThresholdAlerts {
    * `value` undefined: the subject is out of service (clears and forgets);
    * null: unknown (no change); a number: evaluated.
    */
-  private check(kind: ThresholdKind, cluster: string, subject: string, value: number | null | undefined, at: number, seen: Set<string>, summary: (value: number, level: number) => string, details: Record<string, unknown>): void {
-    const spec = this.specs[kind];
-    if (!spec) return;
+  private check(kind: ThresholdKind, cluster: string, subject: string, value: number | null | undefined, at: number, seen: Set<string>, summary: (value: number, level: number) => string, details: Record<string, unknown>, levels?: { warning: number | null; critical: number | null }): void {
+    const base = this.specs[kind];
+    if (!base) return;
+    const spec = levels ? { ...base, ...levels } : base;
     const key = watchKey(kind, cluster, subject);
     if (value === undefined) return; // not in `seen`: cleared and forgotten below
     seen.add(key);
     let w = this.watches.get(key);
-    if (!w) {
-      w = { levels: new Hysteresis(spec), severity: null };
+    if (!w || w.spec.warning !== spec.warning || w.spec.critical !== spec.critical) {
+      // New levels (a policy reload) start the watch again: an alert in force resolves, and fires again after the hold if the new levels still cover it.
+      w = { levels: new Hysteresis(spec), spec, severity: w?.severity ?? null };
       this.watches.set(key, w);
     }
     const reading = w.levels.observe(value, at);

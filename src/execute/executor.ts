@@ -272,7 +272,7 @@ export class Executor {
       kind,
       subject: action.type === 'maintenance' ? action.host : action.vm,
       message,
-      data: { action: action.type, ...(action.type === 'restart' || action.type === 'migrate' ? { from: action.from, to: action.to } : action.type === 'poweroff' ? { host: action.host } : {}), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
+      data: { action: action.type, ...(action.type === 'restart' || action.type === 'migrate' ? { from: action.from, to: action.to, ...(action.cause ? { cause: action.cause } : {}) } : action.type === 'poweroff' ? { host: action.host } : {}), ...(this.tags.has(actionKey(action)) ? { plan: this.tags.get(actionKey(action)) } : {}), ...data },
     });
   }
 }

@@ -69,6 +69,9 @@ function crossCheck(d: YamlDocument, inv: InventoryFile): Problem[] {
       ds.inaccessibleOn.forEach((h, i) => {
         if (!ds.hosts.includes(h)) at(['datastores', di, 'inaccessibleOn', i], `host "${h}" does not mount datastore "${ds.name}"`);
       });
+      ds.degradedOn.forEach((h, i) => {
+        if (!ds.hosts.includes(h)) at(['datastores', di, 'degradedOn', i], `host "${h}" does not mount datastore "${ds.name}"`);
+      });
       if (ds.capacityGiB !== null && ds.freeGiB !== null && ds.freeGiB > ds.capacityGiB) {
         at(['datastores', di, 'freeGiB'], `freeGiB (${ds.freeGiB}) is larger than capacityGiB (${ds.capacityGiB})`);
       }
@@ -77,6 +80,16 @@ function crossCheck(d: YamlDocument, inv: InventoryFile): Problem[] {
       if (seenVm.has(vm.name)) at(['vms', vi, 'name'], `VM "${vm.name}" is defined twice`);
       seenVm.add(vm.name);
       if (!hosts.has(vm.host)) at(['vms', vi, 'host'], unknownName('host', vm.host, c));
+      if (vm.replication) {
+        const r = vm.replication;
+        if (!hosts.has(r.target)) at(['vms', vi, 'replication', 'target'], unknownName('host', r.target, c));
+        else if (r.target === vm.host) at(['vms', vi, 'replication', 'target'], `the replica of "${vm.name}" must be on another host than ${vm.host}`);
+        if (r.datastore !== undefined) {
+          const ds = datastores.get(r.datastore);
+          if (!ds) at(['vms', vi, 'replication', 'datastore'], unknownName('datastore', r.datastore, c));
+          else if (!ds.hosts.includes(r.target)) at(['vms', vi, 'replication', 'datastore'], `datastore "${r.datastore}" is not mounted on the replica host "${r.target}"`);
+        }
+      }
       vm.datastores.forEach((name, i) => {
         const ds = datastores.get(name);
         if (!ds) at(['vms', vi, 'datastores', i], unknownName('datastore', name, c));
@@ -118,6 +131,8 @@ export function snapshotFromInventory(c: InventoryCluster, provider: string, tak
       datastores: v.datastores,
       labels: v.labels,
       ...(v.managedBy ? { managedBy: v.managedBy } : {}),
+      // Offline, the file's `lastSync` (time before the snapshot) is all there is to go on.
+      ...(v.replication ? { replication: { target: v.replication.target, lastSyncAt: takenAt - v.replication.lastSync, state: 'ok', healthy: true } } : {}),
     })),
     datastores: c.datastores.map((d) => ({
       name: d.name,
@@ -127,6 +142,8 @@ export function snapshotFromInventory(c: InventoryCluster, provider: string, tak
       hosts: d.hosts,
       accessible: d.accessible,
       inaccessibleOn: d.inaccessibleOn,
+      ...(d.degradedOn.length ? { degradedOn: d.degradedOn } : {}),
+      ...(d.type ? { type: d.type } : {}),
     })),
   };
 }

@@ -1,6 +1,7 @@
 /** The inventory file format of interfaces.md, as a schema. */
 import { z } from 'zod';
 import { HOST_STATES } from '../model/inventory.js';
+import { duration } from '../config/types.js';
 
 const name = z.string().min(1, 'must not be empty');
 const labels = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
@@ -24,8 +25,23 @@ export const inventoryDatastoreSchema = z.strictObject({
   hosts: z.array(name).default([]),
   accessible: z.boolean().default(true),
   inaccessibleOn: z.array(name).default([]),
+  /** Hosts that reach it only degraded (a CSV in redirected access, a storage inactive on a node). */
+  degradedOn: z.array(name).default([]),
+  type: z.string().min(1).optional(),
   id: z.string().optional(),
   runtime,
+});
+
+/** A VM's asynchronous replica (as Proxmox storage replication or Hyper-V Replica keep one). */
+export const inventoryReplicationSchema = z.strictObject({
+  /** The host that holds the replica. */
+  target: name,
+  /** How often it syncs (the lab syncs this long after the last sync, while the VM runs and both hosts are up). */
+  every: duration(1_000).default(300_000),
+  /** How long before the start the last sync completed (default: at the start). */
+  lastSync: duration(0).default(0),
+  /** The datastore on the target that holds the replica's disks; the VM uses it once it starts there. */
+  datastore: name.optional(),
 });
 
 export const inventoryVmSchema = z.strictObject({
@@ -37,6 +53,7 @@ export const inventoryVmSchema = z.strictObject({
   datastores: z.array(name).default([]),
   labels,
   managedBy: z.string().optional(),
+  replication: inventoryReplicationSchema.optional(),
   id: z.string().optional(),
   runtime,
 });
@@ -57,3 +74,4 @@ export type InventoryCluster = z.infer<typeof inventoryClusterSchema>;
 export type InventoryHost = z.infer<typeof inventoryHostSchema>;
 export type InventoryVm = z.infer<typeof inventoryVmSchema>;
 export type InventoryDatastore = z.infer<typeof inventoryDatastoreSchema>;
+export type InventoryReplication = z.infer<typeof inventoryReplicationSchema>;

@@ -24,6 +24,14 @@ export interface RestartAction {
   readonly after?: readonly string[];
   /** ...waited for at most this long. */
   readonly afterTimeoutMs?: number;
+  /**
+   * `storage-loss`: the VM died on a host that is still up but lost a
+   * datastore it uses (not set: its host failed). The controller re-checks
+   * such a restart just before it runs: the VM must still be off.
+   */
+  readonly cause?: 'storage-loss';
+  /** Set when the VM starts from its replica on `to`: the writes since this sync (clock ms) are lost. */
+  readonly fromReplica?: { readonly lastSyncAt: number };
 }
 
 export interface MigrateAction {
@@ -36,6 +44,8 @@ export interface MigrateAction {
   readonly toId: string;
   readonly live: boolean;
   readonly reason: string;
+  /** `storage-loss`: moves a running VM off a host that lost a datastore it uses; re-checked before it runs. */
+  readonly cause?: 'storage-loss';
 }
 
 export interface MaintenanceAction {

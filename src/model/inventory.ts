@@ -57,6 +57,12 @@ export interface VmReplication {
   /** The platform's word for the replication state (e.g. "Replicating", "Suspended", "ok"). */
   readonly state: string;
   readonly healthy: boolean;
+  /** The platform's own health word, where it has one (Hyper-V Replica: Normal, Warning, Critical). */
+  readonly health?: string;
+  /** Consecutive failed syncs, where the platform counts them (Proxmox `fail_count`). */
+  readonly failures?: number;
+  /** How long the last sync took, in seconds, where the platform says (Proxmox `duration`). */
+  readonly lastDurationSeconds?: number;
 }
 
 export interface Datastore {
@@ -95,6 +101,8 @@ export class SnapshotIndex {
   readonly datastoresByName = new Map<string, Datastore>();
   /** Per datastore list, 1 for each host ordinal that reaches every datastore in it; memoized, as most VMs share a few lists. */
   private readonly reachCache = new Map<string, Uint8Array>();
+  /** The same, without the hosts that reach one of them only degraded. */
+  private readonly usableCache = new Map<string, Uint8Array>();
   private vmMaps?: { byName: Map<string, Vm>; byHost: Map<string, Vm[]> };
 
   constructor(readonly snapshot: ClusterSnapshot) {
@@ -140,6 +148,35 @@ export class SnapshotIndex {
   reachesAll(host: string, datastores: readonly string[]): boolean {
     const ordinal = this.hostOrdinal.get(host);
     return ordinal !== undefined && this.reachableByOrdinal(datastores)[ordinal] === 1;
+  }
+
+  /** True when `host` reaches `datastore` only in a degraded way (redirected access, inactive on that node). */
+  degradedOn(host: string, datastore: string): boolean {
+    return this.datastoresByName.get(datastore)?.degradedOn?.includes(host) ?? false;
+  }
+
+  /**
+   * Indexed by host ordinal: 1 where the host reaches every one of
+   * `datastores` and none of them only degraded. Placement uses this: a VM
+   * is never moved onto a host whose path to its disks is itself impaired.
+   */
+  usableByOrdinal(datastores: readonly string[]): Uint8Array {
+    const key = datastores.length === 1 ? (datastores[0] as string) : datastores.join('\u0000');
+    let map = this.usableCache.get(key);
+    if (!map) {
+      map = this.reachableByOrdinal(datastores);
+      for (const name of datastores) {
+        const degraded = this.datastoresByName.get(name)?.degradedOn;
+        if (!degraded?.length) continue;
+        if (map === this.reachCache.get(key)) map = Uint8Array.from(map);
+        for (const h of degraded) {
+          const i = this.hostOrdinal.get(h);
+          if (i !== undefined) map[i] = 0;
+        }
+      }
+      this.usableCache.set(key, map);
+    }
+    return map;
   }
 
   /** Indexed by host ordinal: 1 where the host reaches every one of `datastores`. */

@@ -10,13 +10,27 @@
  * budget. Beyond it, a stated worst case: the k hosts carrying the most
  * restartable memory fail together (ties by name); this is what usually
  * breaks first, but it is not a proof, and the report says `heuristic`.
+ *
+ * A VM that no other host can run (its disks are on storage only its own
+ * host reaches) is no shortfall of capacity: no amount of room elsewhere
+ * brings it back. It is listed apart, as `unprotected`, and left out of the
+ * shortfall.
  */
 import type { Unplaced } from '../model/actions.js';
-import type { ClusterSnapshot, Vm } from '../model/inventory.js';
+import { SnapshotIndex, type ClusterSnapshot, type Vm } from '../model/inventory.js';
 import type { HostHealth } from '../health/types.js';
 import { isFailoverHost, type PolicySet } from '../policy/policy-set.js';
 import { usesCapacity } from './placement/capacity-state.js';
 import { planRecovery } from './restart-plan.js';
+import { storageProtection } from '../storage/protection.js';
+
+/** A running VM that cannot restart on any other host, whatever the capacity. */
+export interface UnprotectedVm {
+  readonly vm: string;
+  readonly host: string;
+  /** "local storage (local-esx-01)", ... */
+  readonly reason: string;
+}
 
 export interface CapacityOptions {
   /** Plans the exact search may make in all; beyond it, the heuristic. */
@@ -43,6 +57,8 @@ export interface CapacityReport {
   readonly failoverHosts: readonly string[];
   /** Failover hosts that run VMs now (after a failover, or by hand): they no longer stand by. */
   readonly failoverHostsInUse: readonly string[];
+  /** Restartable VMs no other host can run (local storage), apart from the shortfall; they do not change `ok`. Absent from older controllers. */
+  readonly unprotected?: readonly UnprotectedVm[];
   /** Meets tolerateHostFailures and the reserve. */
   readonly ok: boolean;
 }
@@ -55,8 +71,17 @@ export function capacityReport(snapshot: ClusterSnapshot, health: ReadonlyMap<st
   const candidates = snapshot.hosts.filter((h) => stateOf(h.name) === 'healthy' && h.state === 'connected').map((h) => h.name).sort();
 
   const restartable = (vm: Vm) => vm.power === 'on' && !vm.managedBy && policies.vmRules(snapshot.cluster, vm).priority !== 'disabled';
+  const index = new SnapshotIndex(snapshot);
+  const unprotected: UnprotectedVm[] = [];
+  for (const vm of snapshot.vms) {
+    if (!restartable(vm)) continue;
+    const p = storageProtection(vm, index, policies.replicationRules(snapshot.cluster, vm).acceptDataLoss);
+    if (p?.state === 'unprotected') unprotected.push({ vm: vm.name, host: vm.host, reason: p.reason });
+  }
+  unprotected.sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
+  const stuck = new Set(unprotected.map((u) => u.vm));
   const loadOf = new Map<string, number>();
-  for (const vm of snapshot.vms) if (restartable(vm)) loadOf.set(vm.host, (loadOf.get(vm.host) ?? 0) + vm.memoryGiB);
+  for (const vm of snapshot.vms) if (restartable(vm) && !stuck.has(vm.name)) loadOf.set(vm.host, (loadOf.get(vm.host) ?? 0) + vm.memoryGiB);
 
   let plansMade = 0;
   let method: 'exact' | 'heuristic' = 'exact';
@@ -76,9 +101,10 @@ export function capacityReport(snapshot: ClusterSnapshot, health: ReadonlyMap<st
     const sets = exact ? subsets(candidates, k) : [worstCase(candidates, loadOf, k)];
     for (const failed of sets) {
       const plan = trial(failed);
-      if (plan.unplaced.length) {
+      const short = plan.unplaced.filter((u) => !stuck.has(u.vm));
+      if (short.length) {
         const vms = new Map(snapshot.vms.map((v) => [v.name, v]));
-        shortfall = { failed, unplaced: plan.unplaced, memoryGiBShort: plan.unplaced.reduce((s, u) => s + (vms.get(u.vm)?.memoryGiB ?? 0), 0) };
+        shortfall = { failed, unplaced: short, memoryGiBShort: short.reduce((s, u) => s + (vms.get(u.vm)?.memoryGiB ?? 0), 0) };
         break search;
       }
     }
@@ -115,6 +141,7 @@ export function capacityReport(snapshot: ClusterSnapshot, health: ReadonlyMap<st
     reserve: { cpuPercent: rules.reservePercent.cpu, memoryPercent: rules.reservePercent.memory, usedCpuPercent, usedMemoryPercent, ok: reserveOk },
     failoverHosts,
     failoverHostsInUse: failoverHosts.filter((h) => busy.has(h)),
+    unprotected,
     ok: tolerates >= rules.tolerateHostFailures && reserveOk,
   };
 }
@@ -129,6 +156,9 @@ export function describeCapacity(r: CapacityReport): string {
   }
   if (!r.reserve.ok) parts.push(`reserve not kept: memory ${r.reserve.usedMemoryPercent}% used of ${100 - r.reserve.memoryPercent}% allowed, CPU ${r.reserve.usedCpuPercent}% of ${100 - r.reserve.cpuPercent}%`);
   if (r.failoverHostsInUse.length) parts.push(`failover host(s) in use: ${r.failoverHostsInUse.join(', ')}`);
+  // Older reports (a controller before this field) have no list.
+  const stuck = r.unprotected ?? [];
+  if (stuck.length) parts.push(`${stuck.length} VM(s) unprotected: ${stuck.slice(0, 3).map((u) => `${u.vm} on ${u.host}: ${u.reason}`).join('; ')}${stuck.length > 3 ? `; and ${stuck.length - 3} more` : ''}`);
   return parts.join('; ');
 }
 

@@ -21,6 +21,7 @@ import type { HostHealth } from '../health/types.js';
 import type { PolicySet, VmRules } from '../policy/policy-set.js';
 import type { FencingMode } from '../policy/schema.js';
 import { globToRegExp } from '../policy/glob.js';
+import { storageProtection } from '../storage/protection.js';
 import { CapacityState } from './placement/capacity-state.js';
 import { placeVm, STRATEGIES, type PlacementStrategy } from './placement/engine.js';
 
@@ -97,6 +98,13 @@ interface Candidate {
   readonly rules: VmRules;
   readonly priority: Exclude<Priority, 'disabled'>;
   readonly lastFailedOn?: string;
+  /** Starts from its replica (policy accepts the data loss). */
+  readonly replica?: { readonly host: string; readonly datastores: readonly string[]; readonly lastSyncAt: number };
+}
+
+/** "up to 12m of writes lost: last replication 12:03:10 UTC", the words every replica failover carries. */
+export function describeDataLoss(lastSyncAt: number, now: number): string {
+  return `up to ${formatDuration(Math.max(0, now - lastSyncAt))} of writes lost: last replication ${new Date(lastSyncAt).toISOString().slice(11, 19)} UTC`;
 }
 
 export function planRecovery(input: RecoveryInput): RecoveryPlan {
@@ -110,6 +118,7 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
   const gaveUp: Unplaced[] = [];
   const awaitingFence: AwaitingFence[] = [];
   const clusterFencing = policies.clusterRules(cluster).fencing;
+  const index = new SnapshotIndex(snapshot);
   for (const vm of snapshot.vms) {
     const hostHealth = health.get(vm.host);
     if (!releasesVms(hostHealth) || vm.power !== 'on' || busy.has(vm.name)) continue;
@@ -125,6 +134,21 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
     if (rules.priority === 'disabled') {
       skipped.push({ vm: vm.name, from: vm.host, reason: `restart disabled by policy ${rules.policy ?? ''}`.trim() });
       continue;
+    }
+    // Storage first: a VM no other host can run is not worth a fence, and never restarts elsewhere.
+    const protection = storageProtection(vm, index, policies.replicationRules(cluster, vm).acceptDataLoss);
+    let replica: Candidate['replica'];
+    if (protection?.state === 'unprotected') {
+      gaveUp.push({ vm: vm.name, vmId: vm.id, cluster, from: vm.host, priority: rules.priority, reason: `unprotected: ${protection.reason}; it runs again only when ${vm.host} is back` });
+      continue;
+    }
+    if (protection?.state === 'replica') {
+      const lastSyncAt = vm.replication?.lastSyncAt ?? null;
+      if (lastSyncAt === null) {
+        gaveUp.push({ vm: vm.name, vmId: vm.id, cluster, from: vm.host, priority: rules.priority, reason: `unprotected: ${protection.datastores.join(', ')} only on ${vm.host}, and its replica on ${protection.replicaHost ?? '?'} never completed a sync` });
+        continue;
+      }
+      replica = { host: protection.replicaHost as string, datastores: protection.datastores, lastSyncAt };
     }
     const waitReason = input.assumeFenced ? undefined : fenceWait(rules.fencing ?? clusterFencing, hostHealth as HostHealth, input.fenceable?.has(vm.host) ?? false);
     if (waitReason) {
@@ -145,16 +169,16 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
         continue;
       }
     }
-    candidates.push({ vm, rules, priority, ...(tried?.lastTarget ? { lastFailedOn: tried.lastTarget } : {}) });
+    candidates.push({ vm, rules, priority, ...(tried?.lastTarget ? { lastFailedOn: tried.lastTarget } : {}), ...(replica ? { replica } : {}) });
   }
   candidates.sort(restartOrder);
+  gaveUp.sort((a, b) => compareNames(a.vm, b.vm));
   skipped.sort((a, b) => compareNames(a.vm, b.vm));
   awaitingFence.sort((a, b) => compareNames(a.vm, b.vm));
 
   const waveOf = new Map<string, number>();
   for (const p of RESTART_ORDER) if (candidates.some((c) => c.priority === p)) waveOf.set(p, waveOf.size + 1);
 
-  const index = new SnapshotIndex(snapshot);
   const strategies = input.strategies ?? STRATEGIES;
   let best: Placed | undefined;
   for (const strategy of strategies) {
@@ -180,9 +204,12 @@ export function planRecovery(input: RecoveryInput): RecoveryPlan {
       wave: waveOf.get(c.priority) as number,
       reason:
         `host ${c.vm.host} ${health.get(c.vm.host)?.state ?? 'failed'}; priority ${c.priority}${c.rules.policy ? ` (policy ${c.rules.policy})` : ''}; ` +
-        `${chosen.strategy === 'balance' || eligible === 1 ? `${to} is ${where}` : where} (${formatGiB(freeAfter)} memory free after)` +
+        (c.replica
+          ? `starts from its replica on ${to}, as ${c.rules.acceptDataLoss !== undefined ? `policy ${c.rules.policy ?? ''}` : 'the cluster policy'} accepts the data loss: ${describeDataLoss(c.replica.lastSyncAt, now)} (${formatGiB(freeAfter)} memory free after)`
+          : `${chosen.strategy === 'balance' || eligible === 1 ? `${to} is ${where}` : where} (${formatGiB(freeAfter)} memory free after)`) +
         (c.lastFailedOn ? `; last attempt failed on ${c.lastFailedOn}` : ''),
       ...(after.length ? { after, afterTimeoutMs: c.rules.afterTimeoutMs } : {}),
+      ...(c.replica ? { fromReplica: { lastSyncAt: c.replica.lastSyncAt } } : {}),
     };
   });
   const unplaced = [...chosen.unplaced, ...gaveUp];
@@ -210,7 +237,7 @@ function place(candidates: readonly Candidate[], strategy: PlacementStrategy, in
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
   for (const c of candidates) {
-    const result = placeVm({ vm: c.vm, rules: c.rules, ...(c.lastFailedOn ? { lastFailedOn: c.lastFailedOn } : {}) }, capacity.loads, ctx, strategy);
+    const result = placeVm({ vm: c.vm, rules: c.rules, ...(c.lastFailedOn ? { lastFailedOn: c.lastFailedOn } : {}), ...(c.replica ? { replica: c.replica } : {}) }, capacity.loads, ctx, strategy);
     if (!result.ok) {
       unplaced.push({ vm: c.vm.name, vmId: c.vm.id, cluster, from: c.vm.host, priority: c.priority, reason: result.reason });
       continue;

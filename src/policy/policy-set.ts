@@ -6,7 +6,18 @@
 import type { Labels, Vm } from '../model/inventory.js';
 import type { Priority } from '../model/actions.js';
 import { globToRegExp } from './glob.js';
-import type { ClusterPolicyDoc, FencingMode, VmPolicyDoc } from './schema.js';
+import type { ClusterPolicyDoc, FencingMode, StorageLossResponse, VmPolicyDoc } from './schema.js';
+
+/** `storage:` of the ClusterPolicy, merged ("*" first, then the cluster's own). */
+export interface StorageRules {
+  /** Free-space levels (percent free) when a policy sets them; otherwise the alerts section's datastoreFree levels apply. */
+  readonly free?: { readonly warningPercent: number; readonly criticalPercent: number };
+  readonly onLoss: StorageLossResponse;
+  /** A loss must be seen for this long (and on two polls at least) before anything moves. */
+  readonly actAfterMs: number;
+  readonly rpoMs?: number;
+  readonly acceptDataLoss: boolean;
+}
 
 export interface ClusterRules {
   readonly overcommit: { readonly cpu: number; readonly memory: number };
@@ -16,6 +27,7 @@ export interface ClusterRules {
   /** Globs naming the dedicated failover hosts. */
   readonly failoverHosts: readonly string[];
   readonly fencing: FencingMode;
+  readonly storage: StorageRules;
 }
 
 export interface VmRules {
@@ -35,7 +47,12 @@ export interface VmRules {
   readonly retryDelayMs: number;
   /** Set when a VmPolicy overrides the cluster's fencing mode. */
   readonly fencing?: FencingMode;
+  /** Set when a VmPolicy overrides the cluster's storage.rpo / storage.acceptDataLoss. */
+  readonly rpoMs?: number;
+  readonly acceptDataLoss?: boolean;
 }
+
+export const DEFAULT_STORAGE_RULES: StorageRules = { onLoss: 'migrate', actAfterMs: 30_000, acceptDataLoss: false };
 
 export const DEFAULT_CLUSTER_RULES: ClusterRules = {
   overcommit: { cpu: 4.0, memory: 1.0 },
@@ -43,6 +60,7 @@ export const DEFAULT_CLUSTER_RULES: ClusterRules = {
   reservePercent: { cpu: 0, memory: 0 },
   failoverHosts: [],
   fencing: 'required',
+  storage: DEFAULT_STORAGE_RULES,
 };
 
 /** vSphere HA waits 600 s for a dependency; pve-ha-manager retries once. Vigil: 5 minutes, 3 attempts, 30 s doubling. */
@@ -91,6 +109,7 @@ export class PolicySet {
     let reserve = DEFAULT_CLUSTER_RULES.reservePercent;
     let failoverHosts = DEFAULT_CLUSTER_RULES.failoverHosts;
     let fencing = DEFAULT_CLUSTER_RULES.fencing;
+    let storage: StorageRules = DEFAULT_STORAGE_RULES;
     const ordered = [...this.clusterPolicies.filter((p) => p.cluster === '*'), ...this.clusterPolicies.filter((p) => p.cluster === cluster)];
     for (const p of ordered) {
       cpu = p.overcommit?.cpu ?? cpu;
@@ -99,8 +118,9 @@ export class PolicySet {
       reserve = { cpu: p.admission?.reservePercent?.cpu ?? reserve.cpu, memory: p.admission?.reservePercent?.memory ?? reserve.memory };
       failoverHosts = p.admission?.failoverHosts ?? failoverHosts;
       fencing = p.fencing ?? fencing;
+      storage = mergeStorage(storage, p.storage);
     }
-    const rules = { overcommit: { cpu, memory }, tolerateHostFailures: tolerate, reservePercent: reserve, failoverHosts, fencing };
+    const rules = { overcommit: { cpu, memory }, tolerateHostFailures: tolerate, reservePercent: reserve, failoverHosts, fencing, storage };
     this.clusterCache.set(cluster, rules);
     return rules;
   }
@@ -114,6 +134,28 @@ export class PolicySet {
   vmRules(cluster: string, vm: Pick<Vm, 'name' | 'labels'>): VmRules {
     return this.vmPolicies.find((c) => matches(c, cluster, vm))?.rules ?? DEFAULT_VM_RULES;
   }
+
+  /** The RPO and data-loss rule for one VM: its VmPolicy's `replication`, else the cluster's `storage`. */
+  replicationRules(cluster: string, vm: Pick<Vm, 'name' | 'labels'>): { readonly rpoMs?: number; readonly acceptDataLoss: boolean; readonly policy?: string } {
+    const rules = this.vmRules(cluster, vm);
+    const storage = this.clusterRules(cluster).storage;
+    const rpoMs = rules.rpoMs ?? storage.rpoMs;
+    return { ...(rpoMs !== undefined ? { rpoMs } : {}), acceptDataLoss: rules.acceptDataLoss ?? storage.acceptDataLoss, ...(rules.policy ? { policy: rules.policy } : {}) };
+  }
+}
+
+/** Key by key; the two free-space levels travel together (the schema makes a policy set both or neither). */
+function mergeStorage(base: StorageRules, doc: ClusterPolicyDoc['storage']): StorageRules {
+  if (!doc) return base;
+  const free = doc.freeWarning !== undefined && doc.freeCritical !== undefined ? { warningPercent: doc.freeWarning, criticalPercent: doc.freeCritical } : base.free;
+  const rpoMs = doc.rpo ?? base.rpoMs;
+  return {
+    ...(free ? { free } : {}),
+    onLoss: doc.onLoss ?? base.onLoss,
+    actAfterMs: doc.actAfter ?? base.actAfterMs,
+    ...(rpoMs !== undefined ? { rpoMs } : {}),
+    acceptDataLoss: doc.acceptDataLoss ?? base.acceptDataLoss,
+  };
 }
 
 function compileRules(d: VmPolicyDoc): VmRules {
@@ -132,6 +174,8 @@ function compileRules(d: VmPolicyDoc): VmRules {
     maxAttempts: r?.maxAttempts ?? DEFAULT_VM_RULES.maxAttempts,
     retryDelayMs: r?.retryDelay ?? DEFAULT_VM_RULES.retryDelayMs,
     ...(r?.fencing ? { fencing: r.fencing } : {}),
+    ...(d.replication?.rpo !== undefined ? { rpoMs: d.replication.rpo } : {}),
+    ...(d.replication?.acceptDataLoss !== undefined ? { acceptDataLoss: d.replication.acceptDataLoss } : {}),
   };
 }
 

@@ -22,10 +22,53 @@ const percent = z.number().min(0).max(90);
 export const FENCING_MODES = ['required', 'ifConfigured', 'none'] as const;
 export type FencingMode = (typeof FENCING_MODES)[number];
 
+/**
+ * What Vigil does when a host loses a datastore its running VMs use:
+ * `alert` only; `migrate` live-migrates the VMs the manager still shows
+ * running to hosts that reach the datastore (the default: a live migration
+ * never runs a VM twice); `migrate-and-restart` also restarts, elsewhere,
+ * the VMs that died with the loss (see docs/storage.md for the evidence it
+ * waits for). A datastore lost everywhere is only ever an alert.
+ */
+export const STORAGE_LOSS_RESPONSES = ['alert', 'migrate', 'migrate-and-restart'] as const;
+export type StorageLossResponse = (typeof STORAGE_LOSS_RESPONSES)[number];
+
+const freePercent = z.number().min(0, 'must be a percentage from 0 to 100').max(100, 'must be a percentage from 0 to 100');
+
+/** Replication lag and failover to a replica (Proxmox storage replication, Hyper-V Replica). */
+const replicationShape = {
+  /** Alert when a VM's replica is older than this. */
+  rpo: duration(1_000).optional(),
+  /** A VM with a replica and no shared storage may restart on its replica host after its host failed, losing the writes since the last sync. */
+  acceptDataLoss: z.boolean().optional(),
+};
+
+export const storagePolicySchema = z
+  .strictObject({
+    /** Percent of a datastore's capacity that is free: below it, a warning... */
+    freeWarning: freePercent.optional(),
+    /** ...and below this, critical. Set both or neither (the alerts section's datastoreFree levels apply otherwise). */
+    freeCritical: freePercent.optional(),
+    onLoss: z.enum(STORAGE_LOSS_RESPONSES).optional(),
+    /** A loss must be seen on consecutive polls spanning at least this long before Vigil moves or restarts anything. */
+    actAfter: duration(0).optional(),
+    ...replicationShape,
+  })
+  .superRefine((v, ctx) => {
+    if ((v.freeWarning === undefined) !== (v.freeCritical === undefined)) {
+      const [present, missing] = v.freeWarning === undefined ? ['freeCritical', 'freeWarning'] : ['freeWarning', 'freeCritical'];
+      ctx.addIssue({ code: 'custom', path: [present], message: `set ${missing} too: the two levels go together (without them, the datastoreFree levels of the alerts section apply)` });
+    } else if (v.freeWarning !== undefined && v.freeCritical !== undefined && !(v.freeWarning > v.freeCritical)) {
+      ctx.addIssue({ code: 'custom', path: ['freeCritical'], message: `freeCritical (${v.freeCritical}%) must be below freeWarning (${v.freeWarning}%): free space, lower is worse` });
+    }
+  });
+
 export const clusterPolicySchema = z.strictObject({
   kind: z.literal('ClusterPolicy'),
   cluster: z.string().min(1).default('*'),
   fencing: z.enum(FENCING_MODES).optional(),
+  /** Datastore thresholds, the response to storage loss, replication (docs/storage.md). */
+  storage: storagePolicySchema.optional(),
   admission: z
     .strictObject({
       /** Keep enough headroom to restart every restartable VM after this many host failures. */
@@ -93,6 +136,8 @@ export const vmPolicySchema = z.strictObject({
       avoidHosts: z.array(glob).optional(),
     })
     .optional(),
+  /** Overrides the cluster's storage.rpo and storage.acceptDataLoss for these VMs. */
+  replication: z.strictObject(replicationShape).optional(),
 });
 
 export type ClusterPolicyDoc = z.infer<typeof clusterPolicySchema>;

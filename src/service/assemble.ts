@@ -106,6 +106,10 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
   const clusters: ClusterController[] = [];
   const policyRef: PolicyRef = { current: o.policies };
   const ctl = o.config.controller;
+  // The alerts section's datastoreFree levels are the default; a ClusterPolicy's storage.freeWarning/freeCritical override them per cluster.
+  const dsFree = o.config.alerts?.thresholds.datastoreFree;
+  // A level turned off there (null) is off here too: -1% free is never reached.
+  const freeLevels = dsFree?.enabled ? { warningPercent: dsFree.warning ?? -1, criticalPercent: dsFree.critical ?? -1 } : undefined;
   try {
     for (const { config, module } of o.config.clusters) {
       const logger = o.logger.child({ cluster: config.name });
@@ -143,6 +147,7 @@ export async function assembleController(o: AssembleOptions): Promise<Controller
           agentsFor: buildAgentSelector(fencing?.agents ?? [], { clock: o.clock, logger, baseDir: o.config.baseDir }, o.fenceTransport),
           hintFollowUpMs: Math.min(d.hintMinDown ?? 2_000, minDownMs),
           ...(ctl.execution.orphanGrace !== undefined ? { orphanGraceMs: ctl.execution.orphanGrace } : {}),
+          ...(freeLevels ? { freeLevels } : {}),
           ...(o.onPoll ? { onPoll: (ms: number, ok: boolean) => o.onPoll?.(config.name, provider.kind, ms, ok) } : {}),
           ...(leadership ? { leadership } : {}),
         }),

@@ -27,6 +27,9 @@ import type { PolicySet } from '../policy/policy-set.js';
 import type { Provider } from '../provider.js';
 import { planRecovery, type AwaitingFence, type RecoveryPlan, type RestartAttempts } from '../plan/restart-plan.js';
 import { capacityReport, describeCapacity, type CapacityReport } from '../plan/capacity.js';
+import { planStorageResponse, type StorageResponsePlan } from '../plan/storage-response.js';
+import { StorageTracker, type StorageObservation } from './storage-tracker.js';
+import type { FreeLevels } from '../storage/assess.js';
 import { Executor, describe, type ActionOutcome } from '../execute/executor.js';
 import { Fencer } from '../fence/fencer.js';
 import type { FenceAgent } from '../fence/types.js';
@@ -68,6 +71,8 @@ export interface ClusterControllerOptions {
   readonly capacityIntervalMs?: number;
   /** Told how long each reconcile took, and whether the cluster answered (metrics). */
   readonly onPoll?: (ms: number, ok: boolean) => void;
+  /** Datastore free-space levels where no policy sets them (the alerts section's datastoreFree). */
+  readonly freeLevels?: Omit<FreeLevels, 'source'>;
   /**
    * Replicated mode (etcd): whether this replica leads the cluster now. A
    * standby observes but never writes, fences or acts; when absent, this
@@ -104,12 +109,21 @@ export class ClusterController {
   private capacity?: CapacityReport;
   private capacityAt?: number;
   private wasFrozen = false;
+  private readonly storage: StorageTracker;
+  private storageSeen?: StorageObservation;
+  /** Failed storage-loss migrations per VM (restarts are counted in the journal). */
+  private readonly migrationFailures = new Map<string, RestartAttempts>();
+  /** What was last said about each storage condition left alone, so each is said once while it lasts. */
+  private storageSaid = new Map<string, string>();
+  /** VMs last reported unprotected (local storage), so each is told once. */
+  private unprotectedSaid = new Set<string>();
   /** Set by crash(): this controller stands for a process that died. */
   private dead = false;
 
   constructor(private readonly o: ClusterControllerOptions) {
     this.name = o.name;
     this.guard = new MassFailureGuard(o.guard);
+    this.storage = new StorageTracker(o.freeLevels);
     this.executor = new Executor({
       cluster: o.name,
       provider: o.provider,
@@ -297,6 +311,7 @@ export class ClusterController {
       const probes = this.o.prober ? await this.o.prober.probe(snapshot.hosts) : undefined;
       this.o.detector.observe({ now, snapshot, ...(probes ? { probes } : {}), hints: this.hints });
       this.health = this.o.detector.current();
+      this.storageSeen = this.storage.observe(snapshot, now, this.o.policies());
       return;
     }
 
@@ -375,6 +390,24 @@ export class ClusterController {
     const plan = planRecovery({ snapshot, health: this.health, policies, inflight, now, attempts, fenceable, canRestartElsewhere: this.o.provider.capabilities.restartElsewhere });
     this.report(plan, frozen, fenceable);
 
+    // Storage: what changed, then the response to a loss (pure, like the plan above).
+    const seen = this.storage.observe(snapshot, now, policies);
+    this.storageSeen = seen;
+    for (const e of seen.events) this.decide(e.kind, e.subject, e.message, e.data);
+    // A migration that failed during one loss says nothing about the next one.
+    for (const vm of this.migrationFailures.keys()) if (!seen.losses.some((l) => l.runningAtLoss.includes(vm))) this.migrationFailures.delete(vm);
+    const storagePlan = planStorageResponse({
+      snapshot,
+      health: this.health,
+      policies,
+      losses: seen.losses,
+      inflight: [...inflight, ...plan.actions],
+      now,
+      offPolls: seen.offPolls,
+      attempts: new Map([...attempts, ...this.migrationFailures]),
+    });
+    this.reportStorage(storagePlan, frozen);
+
     // Fence, act.
     if (this.o.mode === 'observe' && !frozen && plan.awaitingFence.length) this.observeFencing(plan, snapshot, policies, inflight, now, attempts, fenceable);
     if (frozen || this.o.mode !== 'enforce') {
@@ -386,6 +419,7 @@ export class ClusterController {
         this.fencer.fence({ host, ...(h?.address ? { address: h.address } : {}) });
       }
       if (plan.actions.length) void this.executor.submit(plan.actions);
+      if (storagePlan.actions.length) void this.executor.submit(storagePlan.actions).then((outcomes) => this.countMigrations(outcomes));
     }
     if (this.capacityAt === undefined || transitions.length > 0 || now - this.capacityAt >= (this.o.capacityIntervalMs ?? 60_000)) this.checkCapacity(snapshot, now);
   }
@@ -408,6 +442,38 @@ export class ClusterController {
     }
     const after = planRecovery({ snapshot, health: asIfFenced, policies, inflight, now, attempts, fenceable, canRestartElsewhere: this.o.provider.capabilities.restartElsewhere });
     this.report({ ...after, unplaced: plan.unplaced, skipped: [], awaitingFence: plan.awaitingFence }, false, fenceable);
+  }
+
+  /** Storage-loss actions and what is deliberately left alone; each condition said once while it lasts. */
+  private reportStorage(plan: StorageResponsePlan, frozen: boolean): void {
+    for (const a of plan.actions) {
+      const kind = a.type === 'migrate' ? 'migrate-planned' : 'restart-planned';
+      const data = { from: a.from, to: a.to, cause: 'storage-loss', ...(a.type === 'restart' ? { wave: a.wave, priority: a.priority } : {}) };
+      if (this.o.mode === 'enforce' && !frozen) this.decide(kind, a.vm, `${describe(a)}: ${a.reason}`, data);
+      else this.sayOnce(`would:${a.vm}->${a.to}`, `would ${describe(a)}: ${a.reason}; ${frozen ? 'the cluster is frozen' : 'observe mode takes no action'}`, 'observe-only', a.vm, data);
+    }
+    const said = new Map<string, string>();
+    for (const h of plan.held) {
+      const k = `${h.datastore}\u0000${h.host ?? ''}\u0000${h.vm ?? ''}`;
+      said.set(k, h.reason);
+      if (this.storageSaid.get(k) === h.reason) continue;
+      if (h.vm) this.decide('skipped', h.vm, `not moved (on ${h.host ?? '?'}, datastore ${h.datastore}): ${h.reason}`, { datastore: h.datastore, host: h.host, cause: 'storage-loss' });
+      // A datastore lost everywhere is told by the storage tracker already, with its VMs.
+      else if (h.host) this.decide('storage', h.datastore, h.reason, { datastore: h.datastore, host: h.host });
+    }
+    this.storageSaid = said;
+  }
+
+  /** Failed storage-loss migrations count like failed restarts: backoff, then a person. */
+  private countMigrations(outcomes: readonly ActionOutcome[]): void {
+    for (const o of outcomes) {
+      if (o.action.type !== 'migrate' || !o.attempted) continue;
+      if (o.ok) this.migrationFailures.delete(o.action.vm);
+      else {
+        const before = this.migrationFailures.get(o.action.vm);
+        this.migrationFailures.set(o.action.vm, { count: (before?.count ?? 0) + 1, lastAt: o.finishedAt, lastTarget: o.action.to, ...(o.message ? { lastError: o.message } : {}) });
+      }
+    }
   }
 
   /** This replica may act on the cluster: the only controller, or the cluster's elected leader. */
@@ -509,6 +575,25 @@ export class ClusterController {
     const keep: Action[] = [];
     const drop: { action: Action; reason: string }[] = [];
     for (const a of actions) {
+      if (a.type === 'migrate' && a.cause === 'storage-loss') {
+        const vm = vms.get(a.vm);
+        if (!vm) drop.push({ action: a, reason: `${a.vm} is gone from the inventory` });
+        else if (vm.host !== a.from) drop.push({ action: a, reason: `${a.vm} is now on ${vm.host}` });
+        else if (vm.power !== 'on') drop.push({ action: a, reason: `${a.vm} is ${vm.power} now, no longer running: a live migration needs a running VM` });
+        else if (!snap.datastores.some((d) => vm.datastores.includes(d.name) && (!d.accessible || d.inaccessibleOn.includes(a.from)))) drop.push({ action: a, reason: `${a.from} reaches every datastore of ${a.vm} again` });
+        else keep.push(a);
+        continue;
+      }
+      if (a.type === 'restart' && a.cause === 'storage-loss') {
+        // The last word before a VM of a live host starts elsewhere: it must still be off where it was.
+        const vm = vms.get(a.vm);
+        if (!vm) drop.push({ action: a, reason: `${a.vm} is gone from the inventory` });
+        else if (vm.host !== a.from) drop.push({ action: a, reason: `${a.vm} is now on ${vm.host}` });
+        else if (vm.power !== 'off') drop.push({ action: a, reason: `${a.vm} is ${vm.power} on ${a.from}: a VM the manager does not show off is never restarted elsewhere` });
+        else if (hosts.get(a.from)?.state !== 'connected') drop.push({ action: a, reason: `host ${a.from} is ${hosts.get(a.from)?.state ?? 'gone'}: the host-failure rules apply to its VMs now` });
+        else keep.push(a);
+        continue;
+      }
       if (a.type !== 'restart') {
         keep.push(a);
         continue;
@@ -533,6 +618,15 @@ export class ClusterController {
     const changed = !before || before.ok || before.tolerates !== report.tolerates || before.reserve.ok !== report.reserve.ok;
     if (!report.ok && changed) this.decide('alert', this.name, `failover capacity below policy: ${text}`, { tolerates: report.tolerates, required: report.required });
     else if (report.ok && before && !before.ok) this.decide('info', this.name, `failover capacity meets policy again: ${text}`);
+    // Told once per VM, when it becomes unprotected (local storage): no capacity brings it back after a host failure.
+    const unprotected = new Set<string>();
+    for (const u of report.unprotected ?? []) {
+      unprotected.add(u.vm);
+      if (!this.unprotectedSaid.has(u.vm)) this.decide('storage', u.vm, `unprotected: ${u.reason}; if ${u.host} fails, ${u.vm} stays down until it is back`, { vm: u.vm, host: u.host, condition: 'unprotected' });
+    }
+    const vms = new Set(snapshot.vms.map((v) => v.name));
+    for (const vm of this.unprotectedSaid) if (!unprotected.has(vm) && vms.has(vm)) this.decide('storage', vm, `${vm} is no longer unprotected: another host can run it`, { vm, condition: 'protected' });
+    this.unprotectedSaid = unprotected;
   }
 
   status(recentLimit = 30): ClusterStatus {
@@ -557,6 +651,8 @@ export class ClusterController {
       fencing: this.fencer.status(),
       recent: this.o.decisions.recent(recentLimit, this.name),
       ...(this.capacity ? { capacity: this.capacity } : {}),
+      policies: this.o.policies(),
+      ...(this.storageSeen ? { freeLevels: this.storageSeen.levels, forecasts: this.storageSeen.forecasts } : {}),
     });
   }
 

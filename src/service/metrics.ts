@@ -51,7 +51,8 @@ export function createMetrics(status: () => StatusReport, decisions: DecisionLog
         const waiting = new Set([...c.unplaced.map((u) => u.vm), ...c.awaitingFence.map((w) => w.vm)]);
         for (const v of c.vms) {
           if (!PROTECTED_KINDS.has(v.power)) continue;
-          this.inc({ cluster: c.name, protection: waiting.has(v.name) ? 'unprotected' : 'protected' });
+          // A VM no other host can run (local storage) is no more protected than one waiting for a host.
+          this.inc({ cluster: c.name, protection: waiting.has(v.name) || v.protection?.state === 'unprotected' ? 'unprotected' : 'protected' });
         }
       }
     },
@@ -92,6 +93,76 @@ export function createMetrics(status: () => StatusReport, decisions: DecisionLog
         this.set({ cluster: c.name, kind: 'tolerated' }, c.capacity.tolerates);
         this.set({ cluster: c.name, kind: 'required' }, c.capacity.required);
       }
+    },
+  });
+
+  // Storage: unknown figures are left out (no sample), never exported as 0.
+  const GIB = 1024 ** 3;
+  new Gauge({
+    name: 'vigil_datastore_free_bytes',
+    help: 'Free space of a datastore, where the provider reports it',
+    labelNames: ['cluster', 'datastore'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of status().clusters) for (const d of c.datastores) if (d.freeGiB !== null) this.set({ cluster: c.name, datastore: d.name }, d.freeGiB * GIB);
+    },
+  });
+  new Gauge({
+    name: 'vigil_datastore_capacity_bytes',
+    help: 'Capacity of a datastore, where the provider reports it',
+    labelNames: ['cluster', 'datastore'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of status().clusters) for (const d of c.datastores) if (d.capacityGiB !== null) this.set({ cluster: c.name, datastore: d.name }, d.capacityGiB * GIB);
+    },
+  });
+  new Gauge({
+    name: 'vigil_datastore_hosts',
+    help: 'Hosts that mount a datastore, by access: accessible (degraded ones included), lost, degraded',
+    labelNames: ['cluster', 'datastore', 'access'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of status().clusters) {
+        for (const d of c.datastores) {
+          const lost = d.accessible ? d.inaccessibleOn.filter((h) => d.hosts.includes(h)).length : d.hosts.length;
+          this.set({ cluster: c.name, datastore: d.name, access: 'accessible' }, d.hosts.length - lost);
+          this.set({ cluster: c.name, datastore: d.name, access: 'lost' }, lost);
+          if (d.degradedOn) this.set({ cluster: c.name, datastore: d.name, access: 'degraded' }, d.degradedOn.length);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'vigil_datastore_full_in_days',
+    help: 'Days until a datastore is full at the rate fitted over recent samples; absent when it is not filling or there is too little history',
+    labelNames: ['cluster', 'datastore'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of status().clusters) for (const d of c.datastores) if (typeof d.fullInDays === 'number') this.set({ cluster: c.name, datastore: d.name }, d.fullInDays);
+    },
+  });
+  new Gauge({
+    name: 'vigil_vm_replication_lag_seconds',
+    help: "Age of a VM's replica (time since its last completed sync); absent when it never synced or the platform does not say",
+    labelNames: ['cluster', 'vm', 'target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of status().clusters) for (const v of c.vms) if (v.replication && v.replication.lagSeconds !== null) this.set({ cluster: c.name, vm: v.name, target: v.replication.target }, v.replication.lagSeconds);
+    },
+  });
+  new Gauge({
+    name: 'vigil_vm_replication_rpo_seconds',
+    help: "The RPO a policy sets for a VM's replica",
+    labelNames: ['cluster', 'vm'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of status().clusters) for (const v of c.vms) if (v.replication?.rpoSeconds !== undefined) this.set({ cluster: c.name, vm: v.name }, v.replication.rpoSeconds);
     },
   });
 

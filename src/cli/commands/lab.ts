@@ -76,6 +76,22 @@ export function registerLab(program: Command): void {
   post('fail-migration', "the VM's next live migration fails half-way (it keeps running where it was)", (n) => `/lab/vms/${encodeURIComponent(n)}/fail-migration`);
   post('fail-datastore', 'a host (or every host) loses the datastore', (n, o) => `/lab/datastores/${encodeURIComponent(n)}/fail${o.host ? `?host=${encodeURIComponent(o.host)}` : ''}`, true);
   post('recover-datastore', 'the datastore is reachable again', (n, o) => `/lab/datastores/${encodeURIComponent(n)}/recover${o.host ? `?host=${encodeURIComponent(o.host)}` : ''}`, true);
+  post('degrade-datastore', 'a host reaches the datastore only degraded (needs --host)', (n, o) => `/lab/datastores/${encodeURIComponent(n)}/degrade?host=${encodeURIComponent(o.host ?? '')}`, true);
+  post('undegrade-datastore', 'the host reaches the datastore normally again (needs --host)', (n, o) => `/lab/datastores/${encodeURIComponent(n)}/undegrade?host=${encodeURIComponent(o.host ?? '')}`, true);
+  post('suspend-replication', "a VM's replication stops: its replica ages", (n) => `/lab/vms/${encodeURIComponent(n)}/suspend-replication`);
+  post('resume-replication', "a VM's replication runs again", (n) => `/lab/vms/${encodeURIComponent(n)}/resume-replication`);
+  lab
+    .command('fill-datastore <name>')
+    .description('sets the free space of a datastore now, and/or a rate it falls at')
+    .option('--url <url>', 'the lab', process.env.VIGIL_LAB_URL ?? DEFAULT_URL)
+    .option('--free-gib <n>', 'free space now, in GiB')
+    .option('--fill-gib-per-hour <n>', 'GiB filled per hour of lab time (0 stops it)')
+    .action(async (target: string, opts: { url: string; freeGib?: string; fillGibPerHour?: string }, cmd: Command) => {
+      const q = new URLSearchParams({ ...(opts.freeGib !== undefined ? { freeGiB: opts.freeGib } : {}), ...(opts.fillGibPerHour !== undefined ? { fillGiBPerHour: opts.fillGibPerHour } : {}) });
+      const data = await labRequest('post', opts.url, `/lab/datastores/${encodeURIComponent(target)}/fill?${q.toString()}`);
+      if (globals(cmd).json) printJson(data);
+      else println(`ok: fill-datastore ${target}`);
+    });
 
   lab
     .command('log')

@@ -1,7 +1,9 @@
 /** The human-readable form of a status report. */
 import Table from 'cli-table3';
 import { formatGiB } from '../../model/units.js';
-import type { ClusterStatus, StatusReport } from '../../service/status.js';
+import type { ClusterStatus, StatusDatastore, StatusReport } from '../../service/status.js';
+import { describeFullIn } from '../../storage/forecast.js';
+import { formatDuration } from '../../clock/duration.js';
 import { describeCapacity } from '../../plan/capacity.js';
 
 export function renderStatus(report: StatusReport): string {
@@ -26,12 +28,20 @@ function renderCluster(c: ClusterStatus): string[] {
   }
   lines.push(hosts.toString());
   if (c.datastores.length) {
-    const ds = table(['DATASTORE', 'CAPACITY', 'FREE', 'HOSTS', 'ACCESSIBLE']);
+    const ds = table(['DATASTORE', 'CAPACITY', 'FREE', 'HOSTS', 'ACCESSIBLE', 'FORECAST']);
     for (const d of c.datastores) {
       const access = !d.accessible ? 'no' : d.inaccessibleOn.length ? `lost on ${d.inaccessibleOn.join(', ')}` : 'yes';
-      ds.push([d.name, d.capacityGiB === null ? 'unknown' : formatGiB(d.capacityGiB), d.freeGiB === null ? 'unknown' : formatGiB(d.freeGiB), String(d.hosts.length), access]);
+      const degraded = d.degradedOn?.length ? `${access === 'yes' ? '' : '; '}degraded on ${d.degradedOn.join(', ')}` : '';
+      ds.push([d.name, d.capacityGiB === null ? 'unknown' : formatGiB(d.capacityGiB), freeCell(d), String(d.hosts.length), `${access === 'yes' && degraded ? '' : access}${degraded}`, typeof d.fullInDays === 'number' ? describeFullIn(d.fullInDays) : '-']);
     }
     lines.push(ds.toString());
+  }
+  for (const v of c.vms) if (v.protection?.state === 'unprotected') lines.push(`Unprotected ${v.name} (on ${v.host}): ${v.protection.reason}`);
+  for (const v of c.vms) {
+    const r = v.replication;
+    if (!r) continue;
+    const age = r.lagSeconds === null ? 'never synced' : `last sync ${formatDuration(r.lagSeconds * 1000)} ago`;
+    lines.push(`Replica of ${v.name} on ${r.target}: ${age}${r.rpoSeconds !== undefined ? `, RPO ${formatDuration(r.rpoSeconds * 1000)}${r.overRpo ? '  << OVER RPO' : ''}` : ''} (${r.state}${r.healthy ? '' : ', unhealthy'})`);
   }
   if (c.capacity) lines.push(`Failover capacity: ${describeCapacity(c.capacity)}${c.capacity.ok ? '' : '  << BELOW POLICY'}`);
   if (c.inflight.length) lines.push(`In flight: ${c.inflight.map((a) => (a.type === 'maintenance' ? `${a.host} maintenance` : a.type === 'poweroff' ? `${a.vm} power off` : `${a.vm} -> ${a.to}`)).join(', ')}`);
@@ -43,6 +53,15 @@ function renderCluster(c: ClusterStatus): string[] {
     for (const d of c.recent.slice(-10)) lines.push(`  ${new Date(d.at).toISOString().slice(11, 19)} ${d.kind} ${d.subject}: ${d.message}`);
   }
   return lines;
+}
+
+/** Free space with its share and level: `120 GiB (12%, warning)`; `unknown` when a figure is missing, never 0. */
+function freeCell(d: StatusDatastore): string {
+  if (d.freeGiB === null) return 'unknown';
+  const pct = typeof d.freePercent === 'number' ? `${Math.round(d.freePercent)}%` : undefined;
+  const level = d.level === 'warning' || d.level === 'critical' ? d.level.toUpperCase() : undefined;
+  const extra = [pct, level].filter(Boolean).join(', ');
+  return `${formatGiB(d.freeGiB)}${extra ? ` (${extra})` : ''}`;
 }
 
 function table(head: string[]): Table.Table {

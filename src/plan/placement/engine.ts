@@ -13,6 +13,7 @@ import { memoryCapacity } from './filters/memory-capacity.js';
 import { cpuCapacity } from './filters/cpu-capacity.js';
 import { failoverHosts } from './filters/failover-hosts.js';
 import { avoidHosts } from './filters/avoid-hosts.js';
+import { replicaHost } from './filters/replica-host.js';
 import { balance } from './scorers/balance.js';
 import { preferredLabels } from './scorers/preferred-labels.js';
 import { affinity } from './scorers/affinity.js';
@@ -21,7 +22,7 @@ import { awayFromLastFailure } from './scorers/away-from-last-failure.js';
 import { bestFit, firstFit } from './scorers/packing.js';
 
 /** Cheap and decisive checks first: most hosts are refused by the first one that applies. */
-export const DEFAULT_FILTERS: readonly PlacementFilter[] = [hostUsable, failoverHosts, avoidHosts, requiredLabels, datastoresReachable, antiAffinity, memoryCapacity, cpuCapacity];
+export const DEFAULT_FILTERS: readonly PlacementFilter[] = [hostUsable, failoverHosts, avoidHosts, requiredLabels, replicaHost, datastoresReachable, antiAffinity, memoryCapacity, cpuCapacity];
 
 /**
  * Soft rules outweigh balance (each scores 0..100): a preference a person

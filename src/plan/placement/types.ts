@@ -40,6 +40,11 @@ export interface PlacementRequest {
   readonly rules: VmRules;
   /** The host where the VM's last restart attempt failed: placed elsewhere when possible. */
   readonly lastFailedOn?: string;
+  /**
+   * The VM starts from its replica: only `host` holds a copy of `datastores`
+   * (its other datastores must still be reachable as usual).
+   */
+  readonly replica?: { readonly host: string; readonly datastores: readonly string[] };
 }
 
 /**

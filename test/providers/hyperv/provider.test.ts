@@ -52,7 +52,7 @@ describe('hyperv provider (stand-in pwsh)', () => {
     expect(vm('web-01')).toMatchObject({ host: 'hv1', power: 'on', cpu: 2, memoryGiB: 4, datastores: ['Cluster Disk 1'], managedBy: 'hyperv-cluster', labels: { 'hyperv.priority': 'medium', 'hyperv.antiAffinityClass': 'web' } });
     expect(vm('batch-01')).toMatchObject({ host: 'hv2', power: 'off', managedBy: 'hyperv-cluster' });
     expect(vm('db-01')).toMatchObject({ host: 'hv1', datastores: ['Cluster Disk 2'], labels: { 'hyperv.priority': 'high' } });
-    expect(vm('db-01')?.replication).toMatchObject({ target: 'dr-hv1.example', state: 'Replicating', healthy: true });
+    expect(vm('db-01')?.replication).toMatchObject({ target: 'dr-hv1.example', state: 'Replicating', healthy: true, health: 'Normal' });
     expect(vm('db-01')?.replication?.lastSyncAt).toBeGreaterThan(Date.now() - 120_000);
     expect(vm('web-01')?.replication).toBeUndefined();
     const ds = (n: string) => s.datastores.find((d) => d.name === n);

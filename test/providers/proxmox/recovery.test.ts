@@ -120,8 +120,8 @@ describe('proxmox direct recovery (stand-in + real sshd)', () => {
     h.pve.replication.push({ guest: 104, target: 'pve3', lastSync }, { guest: 102, target: 'pve1', failCount: 3, error: 'no space left on device' });
     p = (await proxmoxProvider.create(proxmoxProvider.configSchema.parse(h.entry()), { clock: new SystemClock(), logger: log.logger, baseDir: h.dir })) as ProxmoxProvider;
     const s = await p.snapshot();
-    expect(s.vms.find((v) => v.name === 'legacy-01')?.replication).toEqual({ target: 'pve3', lastSyncAt: lastSync * 1000, state: 'ok', healthy: true });
-    expect(s.vms.find((v) => v.name === 'cache-01')?.replication).toMatchObject({ target: 'pve1', lastSyncAt: null, healthy: false, state: 'error: no space left on device' });
+    expect(s.vms.find((v) => v.name === 'legacy-01')?.replication).toEqual({ target: 'pve3', lastSyncAt: lastSync * 1000, state: 'ok', healthy: true, failures: 0, lastDurationSeconds: 2.5 });
+    expect(s.vms.find((v) => v.name === 'cache-01')?.replication).toMatchObject({ target: 'pve1', lastSyncAt: null, healthy: false, state: 'error: no space left on device', failures: 3 });
     h.pve.failNode('pve2');
     expect((await refusal(p.restart(vm('104', 'legacy-01'), host('pve1')))).details.reason).toBe('local-disks');
     expect(await follow(p, await p.restart(vm('104', 'legacy-01'), host('pve3')))).toEqual({ state: 'success' });

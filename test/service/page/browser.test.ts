@@ -207,6 +207,32 @@ describe('status page in Chromium', () => {
     }
   });
 
+  it('shows datastore levels, degraded hosts and the forecast, unprotected VMs and replicas over their RPO', async () => {
+    const { url, app } = await servePage(() => states.storage);
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const errors = watchForErrors(page);
+      await page.goto(url);
+      const shared = page.locator('tr', { has: page.locator('th', { hasText: 'ds-shared' }) });
+      await shared.waitFor(WAIT);
+      expect(await shared.textContent()).toMatch(/degraded on esx-03.*critical: 300 GiB.*full in ~36 hours/);
+      const protection = page.getByRole('table', { name: 'Storage protection' }).locator('tbody tr');
+      expect(await protection.allTextContents()).toEqual([
+        expect.stringMatching(/db-01.*esx-01.*replica over RPO.*replica on esx-02: last sync 25 min ago; RPO 15 min \(error, unhealthy\)/),
+        expect.stringMatching(/web-04.*esx-04.*unprotected.*local storage \(local-esx-04\)/),
+      ]);
+      const overview = page.getByRole('table', { name: 'Clusters' }).locator('tbody tr');
+      expect(await overview.first().textContent()).toMatch(/ds-shared critically low on space/);
+      expect(await overview.first().textContent()).toMatch(/replica of db-01 over RPO/);
+      await shoot(page, 'storage');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await app.close();
+    }
+  });
+
   it('says when the controller stops answering, recovers by itself, and pauses while hidden', async () => {
     let down = false;
     const { url, app, requests } = await servePage(() => (down ? { code: 503 } : states.healthy));

@@ -4,6 +4,7 @@ import {
   capacityView,
   clusterProblems,
   datastoreView,
+  fullIn,
   decisionLabel,
   decisionSeverity,
   formatAgo,
@@ -164,6 +165,14 @@ describe('status page helpers', () => {
     expect(datastoreView(ds({ freeGiB: 50 }))).toMatchObject({ freeNote: 'low', free: '50 GiB (5%)' });
     expect(datastoreView(ds({ freeGiB: null, capacityGiB: null }))).toMatchObject({ free: 'unknown', freeNote: 'unknown', capacity: 'unknown' });
     expect(datastoreView(ds({ capacityGiB: null }))).toMatchObject({ free: '500 GiB', freeNote: '' });
+    // The controller's level wins over the page's fixed share; degraded hosts and the forecast are shown.
+    expect(datastoreView(ds({ freeGiB: 120, level: 'warning', fullInDays: 12.4 }))).toMatchObject({ freeNote: 'low', forecast: 'full in ~12 days' });
+    expect(datastoreView(ds({ freeGiB: 50, level: 'ok' }))).toMatchObject({ freeNote: '' });
+    expect(datastoreView(ds({ freeGiB: 20, level: 'critical', fullInDays: null }))).toMatchObject({ freeNote: 'critical', forecast: '' });
+    expect(datastoreView(ds({ degradedOn: ['esx-03'] }))).toMatchObject({ severity: 'warn', status: 'degraded on esx-03' });
+    expect(datastoreView(ds({ inaccessibleOn: ['esx-02'], degradedOn: ['esx-02', 'esx-03'] }))).toMatchObject({ severity: 'warn', status: 'lost on esx-02; degraded on esx-03' });
+    expect(fullIn(1.5)).toBe('full in ~36 hours');
+    expect(fullIn(1 / 24)).toBe('full in ~1 hour');
   });
 
   it('puts failover capacity in words: tolerated, wanted, what would stay down', () => {

@@ -23,6 +23,7 @@ export interface PageStates {
   readonly healthy: StatusReport;
   readonly fenceWait: StatusReport;
   readonly frozen: StatusReport;
+  readonly storage: StatusReport;
 }
 
 export async function pageStates(): Promise<PageStates> {
@@ -41,7 +42,7 @@ export async function pageStates(): Promise<PageStates> {
     const lab = controller.cluster('lab');
     for (let i = 0; i < 100 && !lab?.status().hosts.some((h) => h.health === 'failed'); i++) await clock.advance(1_000);
     const failed = clone(controller.status());
-    return { healthy, fenceWait: fenceWait(clone(failed)), frozen: frozen(failed, healthy) };
+    return { healthy, fenceWait: fenceWait(clone(failed)), frozen: frozen(failed, healthy), storage: storage(clone(healthy)) };
   } finally {
     await controller.close();
   }
@@ -74,8 +75,22 @@ function frozen(failed: StatusReport, healthy: StatusReport): StatusReport {
   const other = clone(healthy.clusters[0]) as Mutable<ClusterStatus>;
   other.name = 'prod-pve';
   other.provider = 'proxmox';
-  other.datastores = other.datastores.map((d) => (d.name === 'ds-shared' ? { ...d, inaccessibleOn: ['esx-02'], freeGiB: 410 } : d));
+  other.datastores = other.datastores.map((d) => (d.name === 'ds-shared' ? { ...d, inaccessibleOn: ['esx-02'], condition: 'lost-on-some', freeGiB: 410, freePercent: 5, level: 'critical' } : d));
   return { ...failed, clusters: [lab, other] };
+}
+
+/** Storage findings the built-in lab does not start with: a shared datastore nearly full and degraded on one host, a replica over its RPO, a VM on local storage. */
+function storage(report: StatusReport): StatusReport {
+  const c = report.clusters[0] as Mutable<ClusterStatus>;
+  c.datastores = c.datastores.map((d) => (d.name === 'ds-shared' ? { ...d, freeGiB: 300, freePercent: 3.7, level: 'critical', degradedOn: ['esx-03'], condition: 'degraded', fullInDays: 1.5 } : d));
+  c.vms = c.vms.map((v) =>
+    v.name === 'db-01'
+      ? { ...v, replication: { target: 'esx-02', lastSync: '2026-01-01T00:00:00.000Z', lagSeconds: 1_500, rpoSeconds: 900, overRpo: true, state: 'error', healthy: false, failures: 3 } }
+      : v.name === 'web-04'
+        ? { ...v, datastores: ['local-esx-04'], protection: { state: 'unprotected', reason: 'local storage (local-esx-04)' } }
+        : v,
+  );
+  return report;
 }
 
 function clone<T>(x: T): T {

@@ -1,16 +1,24 @@
-/** A VM can only run where all of its disks are reachable. */
+/**
+ * A VM can only run where all of its disks are reachable, and is never
+ * moved onto a host that reaches one of them only degraded (a CSV in
+ * redirected access, a storage inactive on that node). Disks that come
+ * from a replica are the replica-host filter's business.
+ */
 import { rejection, type PlacementFilter } from '../types.js';
 
 export const datastoresReachable: PlacementFilter = {
   name: 'datastores-reachable',
   prepare(req, ctx) {
-    const datastores = req.vm.datastores;
+    const replicated = req.replica?.datastores;
+    const datastores = replicated ? req.vm.datastores.filter((ds) => !replicated.includes(ds)) : req.vm.datastores;
     if (datastores.length === 0) return undefined;
-    const reachable = ctx.index.reachableByOrdinal(datastores);
+    const usable = ctx.index.usableByOrdinal(datastores);
     return (load) => {
-      if (reachable[load.ordinal] === 1) return undefined;
-      const missing = datastores.find((ds) => !ctx.index.reaches(load.host.name, ds)) as string;
-      return rejection(`cannot reach datastore ${missing}`, `cannot reach datastore ${missing}`);
+      if (usable[load.ordinal] === 1) return undefined;
+      const missing = datastores.find((ds) => !ctx.index.reaches(load.host.name, ds));
+      if (missing !== undefined) return rejection(`cannot reach datastore ${missing}`, `cannot reach datastore ${missing}`);
+      const degraded = datastores.find((ds) => ctx.index.degradedOn(load.host.name, ds)) as string;
+      return rejection(`reaches datastore ${degraded} only degraded`, `reach datastore ${degraded} only degraded`);
     };
   },
 };

@@ -1,5 +1,5 @@
 // Types of the page script's pure helpers, for the unit tests that import it under Node. The page itself needs none.
-import type { StatusDatastore, StatusHost } from '../../status.js';
+import type { StatusDatastore, StatusHost, StatusVm } from '../../status.js';
 import type { CapacityReport } from '../../../plan/capacity.js';
 import type { Decision } from '../../../decisions.js';
 
@@ -16,7 +16,7 @@ export interface PageCluster {
   readonly lastError?: string;
   readonly pollIntervalMs?: number;
   readonly hosts?: readonly StatusHost[];
-  readonly vms?: readonly { readonly name: string; readonly host: string; readonly power: string }[];
+  readonly vms?: readonly { readonly name: string; readonly host: string; readonly power: string; readonly protection?: StatusVm['protection']; readonly replication?: StatusVm['replication'] }[];
   readonly datastores?: readonly StatusDatastore[];
   readonly inflight?: readonly object[];
   readonly unplaced?: readonly { readonly vm: string; readonly from: string; readonly reason: string; readonly priority?: string }[];
@@ -72,7 +72,9 @@ export function hostView(
   fencing?: { severity: Severity; text: string };
 };
 export function waitingRows(cluster: PageCluster): { severity: Severity; status: string; vm: string; from: string; to: string; reason: string }[];
-export function datastoreView(ds: StatusDatastore): { name: string; severity: Severity; status: string; free: string; freeNote: '' | 'low' | 'unknown'; capacity: string; hosts: string };
+export function datastoreView(ds: StatusDatastore): { name: string; severity: Severity; status: string; free: string; freeNote: '' | 'low' | 'critical' | 'unknown'; capacity: string; hosts: string; forecast: string };
+export function fullIn(days: number): string;
+export function protectionRows(cluster: PageCluster): { severity: Severity; vm: string; host: string; status: string; detail: string }[];
 export function capacityView(cap: CapacityReport | undefined): { severity: Severity; headline: string; shortfall: string; unplaced: { vm: string; reason: string }[]; notes: string[] };
 export function timelineRows(recent: readonly Decision[] | undefined): { at: number; severity: Severity; kind: string; subject: string; message: string }[];
 export function staleAfterMs(cluster: PageCluster): number;

@@ -251,6 +251,7 @@ export const LOW_FREE_PERCENT = 10;
 
 export function datastoreView(ds) {
   const lostOn = ds.inaccessibleOn ?? [];
+  const degradedOn = (ds.degradedOn ?? []).filter((h) => !lostOn.includes(h));
   const freePct = percent(ds.freeGiB, ds.capacityGiB);
   let severity = 'ok';
   let status = 'accessible';
@@ -261,16 +262,45 @@ export function datastoreView(ds) {
     severity = 'warn';
     status = `lost on ${listOf(lostOn)}`;
   }
-  const low = freePct !== null && freePct < LOW_FREE_PERCENT;
+  if (ds.accessible && degradedOn.length) {
+    severity = worse(severity, 'warn');
+    status = severity === 'warn' && !lostOn.length ? `degraded on ${listOf(degradedOn)}` : `${status}; degraded on ${listOf(degradedOn)}`;
+  }
+  // The controller's level (its policy's, or the alerts section's) when it sends one; else a fixed share, for older controllers.
+  const level = ds.level;
+  const low = level ? level === 'warning' : freePct !== null && freePct < LOW_FREE_PERCENT;
+  const freeNote = typeof ds.freeGiB !== 'number' || level === 'unknown' ? 'unknown' : level === 'critical' ? 'critical' : low ? 'low' : '';
   return {
     name: ds.name,
     severity,
     status,
     free: typeof ds.freeGiB === 'number' ? `${formatGiB(ds.freeGiB)}${freePct === null ? '' : ` (${freePct}%)`}` : 'unknown',
-    freeNote: typeof ds.freeGiB !== 'number' ? 'unknown' : low ? 'low' : '',
+    freeNote,
     capacity: formatGiB(ds.capacityGiB),
     hosts: listOf(ds.hosts ?? [], 8),
+    forecast: typeof ds.fullInDays === 'number' ? fullIn(ds.fullInDays) : '',
   };
+}
+
+/** "full in ~3 days", as the controller's forecast words it. */
+export function fullIn(days) {
+  if (days * 24 < 1) return days * 24 * 60 < 1 ? 'full now' : `full in ~${Math.max(1, Math.round(days * 24 * 60))} min`;
+  if (days < 2) return `full in ~${plural(Math.round(days * 24), 'hour')}`;
+  return `full in ~${plural(Math.round(days), 'day')}`;
+}
+
+/** VMs no other host can run, and replicas with their age against the RPO. */
+export function protectionRows(cluster) {
+  const rows = [];
+  for (const v of cluster.vms ?? []) {
+    if (v.protection && v.protection.state === 'unprotected') rows.push({ severity: 'warn', vm: v.name, host: v.host, status: 'unprotected', detail: v.protection.reason });
+    const r = v.replication;
+    if (!r) continue;
+    const age = r.lagSeconds === null ? 'never synced' : `last sync ${formatSpan(r.lagSeconds * 1000)} ago`;
+    const rpo = typeof r.rpoSeconds === 'number' ? `; RPO ${formatSpan(r.rpoSeconds * 1000)}` : '';
+    rows.push({ severity: r.overRpo ? 'warn' : r.healthy ? 'ok' : 'warn', vm: v.name, host: v.host, status: r.overRpo ? 'replica over RPO' : `replica on ${r.target}`, detail: `replica on ${r.target}: ${age}${rpo} (${r.state}${r.healthy ? '' : ', unhealthy'})` });
+  }
+  return rows;
 }
 
 /** Failover capacity in words: a headline, the first failure set that would leave VMs down, and notes. */
@@ -334,7 +364,9 @@ export function clusterProblems(cluster, now) {
     const v = datastoreView(ds);
     if (v.severity !== 'ok') out.push({ severity: v.severity, text: `${ds.name} ${v.status}` });
     if (v.freeNote === 'low') out.push({ severity: 'warn', text: `${ds.name} low on space` });
+    if (v.freeNote === 'critical') out.push({ severity: 'bad', text: `${ds.name} critically low on space` });
   }
+  for (const vm of cluster.vms ?? []) if (vm.replication && vm.replication.overRpo) out.push({ severity: 'warn', text: `replica of ${vm.name} over RPO` });
   if (cluster.capacity && !cluster.capacity.ok) out.push({ severity: 'warn', text: 'failover capacity short' });
   return out.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
 }
@@ -621,22 +653,40 @@ function renderDatastores(c, i) {
       rows.length
         ? table(
             `c-${i}-datastores`,
-            ['Datastore', 'Status', 'Free', 'Capacity', 'Mounted on'],
+            ['Datastore', 'Status', 'Free', 'Capacity', 'Mounted on', 'Forecast'],
             rows.map((r) =>
               h(
                 'tr',
-                { class: `sev-${worse(r.severity, r.freeNote === 'low' ? 'warn' : 'ok')}` },
+                { class: `sev-${worse(r.severity, r.freeNote === 'critical' ? 'bad' : r.freeNote === 'low' ? 'warn' : 'ok')}` },
                 h('th', { scope: 'row', class: 'name' }, r.name),
                 h('td', {}, badge(r.severity, r.status)),
-                h('td', { class: 'num' }, r.freeNote === 'low' ? badge('warn', `low: ${r.free}`) : r.free),
+                h('td', { class: 'num' }, r.freeNote === 'critical' ? badge('bad', `critical: ${r.free}`) : r.freeNote === 'low' ? badge('warn', `low: ${r.free}`) : r.free),
                 h('td', { class: 'num' }, r.capacity),
                 h('td', {}, r.hosts),
+                h('td', {}, r.forecast),
               ),
             ),
             [2, 3],
           )
         : h('p', { class: 'empty' }, 'No datastores reported.'),
     ),
+  );
+}
+
+function renderProtection(c, i) {
+  return block(`c${i}:protection`, protectionRows(c), (rows) =>
+    rows.length
+      ? h(
+          'div',
+          { class: 'part' },
+          h('h3', { id: `c-${i}-protection` }, 'Storage protection'),
+          table(
+            `c-${i}-protection`,
+            ['VM', 'Host', 'Status', 'Detail'],
+            rows.map((r) => h('tr', { class: `sev-${r.severity}` }, h('th', { scope: 'row', class: 'name' }, r.vm), h('td', {}, r.host), h('td', {}, badge(r.severity, r.status)), h('td', {}, r.detail))),
+          ),
+        )
+      : h('div', { class: 'part', hidden: true }),
   );
 }
 
@@ -676,7 +726,7 @@ function renderCluster(c, i) {
     blocks.set(key, { sig: '', el: section });
   }
   section.classList.toggle('frozen', Boolean(c.frozen));
-  place(section, [renderClusterHead(c, i), renderHosts(c, i), renderWaiting(c, i), renderCapacity(c, i), renderDatastores(c, i), renderTimeline(c, i)]);
+  place(section, [renderClusterHead(c, i), renderHosts(c, i), renderWaiting(c, i), renderCapacity(c, i), renderDatastores(c, i), renderProtection(c, i), renderTimeline(c, i)]);
   return section;
 }
 
