@@ -1,0 +1,150 @@
+/**
+ * Planned work through the built CLI against a Hyper-V failover cluster
+ * served by the stand-in pwsh (node-powershell, the provider's real
+ * scripts): `vigil migrate` (Move-ClusterVirtualMachineRole), `vigil
+ * evacuate` (live migrations, then Suspend-ClusterNode -Drain) and `vigil
+ * evacuate --undo` (Resume-ClusterNode), each checked on the simulated
+ * cluster's own state (where each VM truly runs, the node's state and drain
+ * status, its log), not only on what the CLI prints. No controller runs,
+ * so the CLI acts itself.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, vigilProcess } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { SMALL_CLUSTER, startEstate, type Estate } from './standin.js';
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI without blocking this process: the stand-in's estate is served from here. */
+async function vigilAsync(args: string[]): Promise<Ran> {
+  const child = vigilProcess(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+async function cli(estate: Estate): Promise<(...args: string[]) => Promise<Ran>> {
+  const entry = estate.entry() as { powershell: { executable: string; arguments: string[]; environment: Record<string, string> } };
+  // The cluster's AntiAffinityClassNames reach Vigil as a label; a policy makes placement keep them apart.
+  const dir = tempDir({
+    'policies/web.yaml': ['kind: VmPolicy', 'name: web-apart', 'match: {labels: {hyperv.antiAffinityClass: web}}', 'placement: {antiAffinityGroup: web}', ''].join('\n'),
+  });
+  const file = join(dir, 'vigil.yaml');
+  writeFileSync(
+    file,
+    [
+      'controller:',
+      `  listen: 127.0.0.1:${await freePort()}`,
+      '  stateDir: ./state',
+      '  execution: {taskPollInterval: 100ms, taskTimeout: 20s}',
+      'policies: ./policies',
+      'clusters:',
+      '  - name: hv',
+      '    provider: hyperv',
+      '    cluster: HVC01',
+      '    powershell:',
+      `      executable: ${JSON.stringify(entry.powershell.executable)}`,
+      `      arguments: [${JSON.stringify(entry.powershell.arguments[0])}]`,
+      `      environment: {VIGIL_STANDIN_URL: ${JSON.stringify(entry.powershell.environment.VIGIL_STANDIN_URL)}}`,
+      '',
+    ].join('\n'),
+  );
+  return (...args) => vigilAsync([...args, '--config', file]);
+}
+
+const where = (estate: Estate) => Object.fromEntries(estate.sim.truth());
+
+/** Planned work never starts a VM, so none can run twice; the cluster's roles follow their VMs. */
+function ranOnce(estate: Estate): void {
+  const log = estate.sim.log();
+  expect(log.filter((e) => e.error)).toEqual([]);
+  expect(log.filter((e) => e.op === 'start')).toEqual([]);
+  for (const [vm, on] of estate.sim.truth()) if (on) expect(estate.sim.groupState(vm).owner, vm).toBe(on);
+}
+
+describe('vigil migrate and evacuate with provider: hyperv (stand-in pwsh)', () => {
+  let estate: Estate | undefined;
+  afterEach(async () => {
+    await estate?.close();
+    estate = undefined;
+  });
+
+  it('--dry-run changes nothing; an unknown VM gives exit 1 and a clear message', async () => {
+    estate = await startEstate(SMALL_CLUSTER);
+    const run = await cli(estate);
+    const before = where(estate);
+
+    const m = await run('migrate', 'db-01', '--to', 'hv3', '--dry-run', '--json');
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout).plans[0].phases).toEqual([[expect.objectContaining({ type: 'migrate', vm: 'db-01', from: 'hv1', to: 'hv3', live: true })]]);
+    const e = await run('evacuate', 'hv1', '--dry-run');
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toContain('Dry run: nothing changed.');
+    expect(e.stdout).toContain('enter maintenance');
+
+    const u = await run('migrate', 'no-such-vm', '--to', 'hv3', '--yes');
+    expect(u.code).toBe(1);
+    expect(u.stderr).toContain('unknown VM "no-such-vm"');
+
+    expect(where(estate)).toEqual(before);
+    expect(estate.sim.log()).toEqual([]);
+    for (const n of ['hv1', 'hv2', 'hv3']) expect(estate.sim.nodeState(n)).toEqual({ state: 'Up', drainStatus: 'NotInitiated' });
+    for (const script of ['migrate', 'drain', 'resume', 'start-role', 'register-vm']) expect(estate.server.calls.get(script) ?? 0, script).toBe(0);
+  }, 60_000);
+
+  it('migrate, evacuate and evacuate --undo act on the cluster: roles move, the node is drained and paused, then resumed', async () => {
+    estate = await startEstate(SMALL_CLUSTER);
+    const sim = estate.sim;
+    const run = await cli(estate);
+
+    const m = await run('migrate', 'db-01', '--to', 'hv3', '--yes', '--json');
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout).results[0]).toMatchObject({ succeeded: 1, failed: 0, notStarted: 0 });
+    expect(where(estate)['db-01']).toBe('hv3');
+    expect(sim.groupState('db-01')).toEqual({ owner: 'hv3', state: 'Online' });
+    expect(sim.log().map((x) => [x.op, x.vm, x.host])).toEqual([['migrate', 'db-01', 'hv3']]);
+
+    // hv1 still runs web-01: Vigil live-migrates it (to hv3: the policy keeps it apart from web-02), then drains and pauses hv1.
+    const e = await run('evacuate', 'hv1', '--yes');
+    expect(e.code, `${e.stdout}\n${e.stderr}`).toBe(0);
+    expect(e.stdout).toContain('enter maintenance on hv1');
+    const after = where(estate);
+    expect(after['web-01']).toBe('hv3');
+    expect(Object.values(after)).not.toContain('hv1');
+    expect(sim.nodeState('hv1')).toEqual({ state: 'Paused', drainStatus: 'Completed' });
+    expect(estate.server.calls.get('drain')).toBe(1);
+    // Vigil moved web-01 itself; the drain found nothing left to move.
+    expect(sim.log().map((x) => [x.op, x.vm, x.host])).toEqual([
+      ['migrate', 'db-01', 'hv3'],
+      ['migrate', 'web-01', 'hv3'],
+    ]);
+    ranOnce(estate);
+
+    // A paused node is refused as a target and cannot be evacuated again.
+    const onto = await run('migrate', 'web-02', '--to', 'hv1', '--yes');
+    expect(onto.code).toBe(1);
+    expect(onto.stderr).toMatch(/maintenance/);
+    const again = await run('evacuate', 'hv1', '--yes');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/maintenance/);
+
+    const undo = await run('evacuate', 'hv1', '--undo', '--yes', '--json');
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(JSON.parse(undo.stdout).results[0]).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(sim.nodeState('hv1')).toEqual({ state: 'Up', drainStatus: 'NotInitiated' });
+    // Its VMs are not moved back.
+    expect(where(estate)).toEqual(after);
+    ranOnce(estate);
+  }, 60_000);
+});
