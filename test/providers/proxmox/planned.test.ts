@@ -137,6 +137,20 @@ describe('vigil migrate and evacuate on the Proxmox test setup', () => {
     ranOnce(h);
   }, 60_000);
 
+  it('migrating an HA-managed guest ends when Proxmox HA has moved it, not when the request is queued', async () => {
+    h = await startHarness({ sshd: true });
+    const run = await cli(h);
+    // db-01 is managed by Proxmox HA: the API answers with an hamigrate task that only queues the request.
+    const m = await run('migrate', 'db-01', '--to', 'pve3', '--yes', '--json');
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout).results[0]).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(h.pve.tasks.size).toBeGreaterThan(0);
+    expect([...h.pve.tasks.values()].map((t) => t.type).sort()).toEqual(['hamigrate', 'qmigrate']);
+    expect(where(h)[101]).toEqual({ on: 'pve3', config: 'pve3' });
+    expect(h.pve.ha.get('vm:101')).toMatchObject({ node: 'pve3', crmState: 'started' });
+    ranOnce(h);
+  }, 60_000);
+
   it('an evacuation with a guest that cannot move does not start', async () => {
     h = await startHarness({ sshd: true });
     const run = await cli(h);
