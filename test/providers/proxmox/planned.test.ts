@@ -151,7 +151,7 @@ describe('vigil migrate and evacuate on the Proxmox test setup', () => {
     ranOnce(h);
   }, 60_000);
 
-  it('an evacuation with a guest that cannot move does not start', async () => {
+  it('an evacuation with a guest that cannot move does not start; once it is off, the evacuation runs', async () => {
     h = await startHarness({ sshd: true });
     const run = await cli(h);
     const before = where(h);
@@ -164,6 +164,19 @@ describe('vigil migrate and evacuate on the Proxmox test setup', () => {
     expect(where(h)).toEqual(before);
     expect(h.pve.log()).toEqual([]);
     expect(h.pve.node('pve2').lrmMode).toBe('active');
+
+    // Once legacy-01 is shut down (by its owner), the evacuation runs: db-01 through Proxmox HA, cache-01 directly.
+    h.pve.runtime.set(104, { running: false, reported: 'stopped' });
+    const ok = await run('evacuate', 'pve2', '--yes');
+    expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
+    expect(ok.stdout).toContain('legacy-01 (off)');
+    const after = where(h);
+    expect(after[101]?.on).toMatch(/^pve[13]$/);
+    expect(after[102]?.on).toMatch(/^pve[13]$/);
+    expect(after[104]).toEqual({ on: undefined, config: 'pve2' });
+    expect(h.pve.node('pve2').lrmMode).toBe('maintenance');
+    expect([...h.pve.tasks.values()].filter((t) => t.type === 'hamigrate').map((t) => t.id)).toEqual(['101']);
+    ranOnce(h);
   }, 60_000);
 
   it('without ssh the provider cannot set maintenance, and the CLI says so; migrate still works', async () => {
