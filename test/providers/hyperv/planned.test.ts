@@ -11,6 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { freePort, vigilProcess } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { SMALL_CLUSTER, startEstate, type Estate } from './standin.js';
@@ -35,7 +36,6 @@ async function vigilAsync(args: string[]): Promise<Ran> {
 }
 
 async function cli(estate: Estate): Promise<(...args: string[]) => Promise<Ran>> {
-  const entry = estate.entry() as { powershell: { executable: string; arguments: string[]; environment: Record<string, string> } };
   // The cluster's AntiAffinityClassNames reach Vigil as a label; a policy makes placement keep them apart.
   const dir = tempDir({
     'policies/web.yaml': ['kind: VmPolicy', 'name: web-apart', 'match: {labels: {hyperv.antiAffinityClass: web}}', 'placement: {antiAffinityGroup: web}', ''].join('\n'),
@@ -43,22 +43,11 @@ async function cli(estate: Estate): Promise<(...args: string[]) => Promise<Ran>>
   const file = join(dir, 'vigil.yaml');
   writeFileSync(
     file,
-    [
-      'controller:',
-      `  listen: 127.0.0.1:${await freePort()}`,
-      '  stateDir: ./state',
-      '  execution: {taskPollInterval: 100ms, taskTimeout: 20s}',
-      'policies: ./policies',
-      'clusters:',
-      '  - name: hv',
-      '    provider: hyperv',
-      '    cluster: HVC01',
-      '    powershell:',
-      `      executable: ${JSON.stringify(entry.powershell.executable)}`,
-      `      arguments: [${JSON.stringify(entry.powershell.arguments[0])}]`,
-      `      environment: {VIGIL_STANDIN_URL: ${JSON.stringify(entry.powershell.environment.VIGIL_STANDIN_URL)}}`,
-      '',
-    ].join('\n'),
+    stringify({
+      controller: { listen: `127.0.0.1:${await freePort()}`, stateDir: './state', execution: { taskPollInterval: '100ms', taskTimeout: '20s' } },
+      policies: './policies',
+      clusters: [estate.entry()],
+    }),
   );
   return (...args) => vigilAsync([...args, '--config', file]);
 }
@@ -166,5 +155,29 @@ describe('vigil migrate and evacuate with provider: hyperv (stand-in pwsh)', () 
     expect(sim.groupState('batch-01').owner).not.toBe('hv2');
     expect(sim.log().map((x) => [x.op, x.vm, x.host])).toEqual([['migrate', 'web-02', 'hv3']]);
     ranOnce(estate);
+  }, 60_000);
+
+  it('standalone hosts: migrate (Move-VM) works; evacuate is refused, as they have no maintenance mode', async () => {
+    estate = await startEstate({
+      nodes: [{ name: 'hvs1' }, { name: 'hvs2' }],
+      shares: ['\\\\fs1\\vms'],
+      vms: [
+        { name: 'app-01', host: 'hvs1', cpu: 2, memoryGiB: 4 },
+        { name: 'app-02', host: 'hvs2', cpu: 2, memoryGiB: 4 },
+      ],
+      timings: { liveMigrationMs: 100, startMs: 80 },
+    });
+    const run = await cli(estate);
+    const e = await run('evacuate', 'hvs1', '--yes');
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain('the hyperv provider cannot put hosts into maintenance');
+    expect(estate.sim.log()).toEqual([]);
+    expect(estate.server.calls.get('migrate') ?? 0).toBe(0);
+
+    const m = await run('migrate', 'app-01', '--to', 'hvs2', '--yes');
+    expect(m.code, m.stderr).toBe(0);
+    expect(where(estate)).toEqual({ 'app-01': 'hvs2', 'app-02': 'hvs2' });
+    expect(estate.sim.log().map((x) => [x.op, x.vm, x.host])).toEqual([['migrate', 'app-01', 'hvs2']]);
+    expect(estate.sim.log().filter((x) => x.error || x.op === 'start')).toEqual([]);
   }, 60_000);
 });
