@@ -135,6 +135,14 @@ describe('vigil migrate and evacuate with provider: hyperv (stand-in pwsh)', () 
     // Its VMs are not moved back.
     expect(where(estate)).toEqual(after);
     ranOnce(estate);
+
+    // A VM that is off moves cold (its role changes owner) and stays off.
+    const cold = await run('migrate', 'batch-01', '--to', 'hv1', '--yes', '--json');
+    expect(cold.code, `${cold.stdout}\n${cold.stderr}`).toBe(0);
+    expect(JSON.parse(cold.stdout).plans[0].phases[0][0]).toMatchObject({ vm: 'batch-01', from: 'hv2', to: 'hv1', live: false });
+    expect(sim.groupState('batch-01')).toEqual({ owner: 'hv1', state: 'Offline' });
+    expect(where(estate)['batch-01']).toBeNull();
+    ranOnce(estate);
   }, 60_000);
 
   it('evacuating a node with a VM that is off: Vigil moves the running one, the drain moves the off role, nothing starts', async () => {
@@ -164,6 +172,7 @@ describe('vigil migrate and evacuate with provider: hyperv (stand-in pwsh)', () 
       vms: [
         { name: 'app-01', host: 'hvs1', cpu: 2, memoryGiB: 4 },
         { name: 'app-02', host: 'hvs2', cpu: 2, memoryGiB: 4 },
+        { name: 'app-03', host: 'hvs1', cpu: 2, memoryGiB: 4, state: 'Off' },
       ],
       timings: { liveMigrationMs: 100, startMs: 80 },
     });
@@ -176,8 +185,15 @@ describe('vigil migrate and evacuate with provider: hyperv (stand-in pwsh)', () 
 
     const m = await run('migrate', 'app-01', '--to', 'hvs2', '--yes');
     expect(m.code, m.stderr).toBe(0);
-    expect(where(estate)).toEqual({ 'app-01': 'hvs2', 'app-02': 'hvs2' });
+    expect(where(estate)).toEqual({ 'app-01': 'hvs2', 'app-02': 'hvs2', 'app-03': null });
     expect(estate.sim.log().map((x) => [x.op, x.vm, x.host])).toEqual([['migrate', 'app-01', 'hvs2']]);
+    // A VM that is off moves cold and stays off.
+    const cold = await run('migrate', 'app-03', '--to', 'hvs2', '--yes', '--json');
+    expect(cold.code, `${cold.stdout}\n${cold.stderr}`).toBe(0);
+    expect(JSON.parse(cold.stdout).plans[0].phases[0][0]).toMatchObject({ vm: 'app-03', live: false });
+    const status = await run('status', '--json');
+    expect(JSON.parse(status.stdout).clusters[0].vms.find((v: { name: string }) => v.name === 'app-03')).toMatchObject({ host: 'hvs2', power: 'off' });
+    expect(where(estate)['app-03']).toBeNull();
     expect(estate.sim.log().filter((x) => x.error || x.op === 'start')).toEqual([]);
   }, 60_000);
 });
