@@ -199,6 +199,11 @@ describe('vigil migrate and evacuate on the Proxmox test setup', () => {
     const m = await run('migrate', 'cache-01', '--to', 'pve3', '--yes');
     expect(m.code, m.stderr).toBe(0);
     expect(where(h)[102]).toEqual({ on: 'pve3', config: 'pve3' });
+    // A stopped guest moves offline and stays stopped.
+    const cold = await run('migrate', 'build-01', '--to', 'pve3', '--yes', '--json');
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(JSON.parse(cold.stdout).plans[0].phases[0][0]).toMatchObject({ vm: 'build-01', live: false });
+    expect(where(h)[103]).toEqual({ on: undefined, config: 'pve3' });
     ranOnce(h);
   }, 60_000);
 });

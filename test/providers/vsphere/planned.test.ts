@@ -18,7 +18,7 @@ describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
   let run: (...args: string[]) => CliResult;
 
   beforeAll(async () => {
-    sim = await startVcsim({ hosts: 3, vms: 4, tls: true });
+    sim = await startVcsim({ hosts: 3, vms: 6, tls: true });
     dir = tempDir();
     writeFileSync(
       join(dir, 'vigil.yaml'),
@@ -107,9 +107,12 @@ describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
   }, 60_000);
 
   it('evacuate --yes moves every running VM off and puts the host in maintenance; --undo takes it out', async () => {
+    const start = await sim.state();
+    // The host with the most VMs now; one of its VMs is off (it stays registered there).
+    const host = [...start.hosts].sort((a, b) => start.vms.filter((v) => v.host === b.name).length - start.vms.filter((v) => v.host === a.name).length)[0]!.name;
+    const off = start.vms.find((v) => v.host === host)!.name;
+    await sim.control('/vms/set', { name: off, power: 'poweredOff' });
     const before = await sim.state();
-    // The host with the most VMs now.
-    const host = [...before.hosts].sort((a, b) => before.vms.filter((v) => v.host === b.name).length - before.vms.filter((v) => v.host === a.name).length)[0]!.name;
     const leaving = before.vms.filter((v) => v.host === host && v.powerState === 'poweredOn').map((v) => v.name);
     expect(leaving.length).toBeGreaterThan(0);
     await sim.calls(true);
@@ -124,6 +127,7 @@ describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
       expect(mid.vms.find((v) => v.name === name)).toMatchObject({ powerState: 'poweredOn', reallyRunning: true });
     }
     expect(mid.vms.filter((v) => v.host === host && v.powerState === 'poweredOn')).toEqual([]);
+    expect(mid.vms.find((v) => v.name === off)).toMatchObject({ host, powerState: 'poweredOff' });
     const calls = await sim.calls(true);
     expect(calls.RelocateVM_Task).toBe(leaving.length);
     expect(calls.EnterMaintenanceMode_Task).toBe(1);
@@ -147,5 +151,14 @@ describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
     expect(end.vms.map((v) => [v.name, v.host])).toEqual(mid.vms.map((v) => [v.name, v.host]));
     expect((await sim.calls()).ExitMaintenanceMode_Task).toBe(1);
     ranOnce(end);
+
+    // A powered-off VM moves cold, and stays off.
+    const to = end.hosts.find((h) => h.name !== host)!.name;
+    const cold = run('migrate', off, '--to', to, '--yes', '--json');
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(JSON.parse(cold.stdout).plans[0].phases[0][0]).toMatchObject({ type: 'migrate', vm: off, to, live: false });
+    const last = await sim.state();
+    expect(last.vms.find((v) => v.name === off)).toMatchObject({ host: to, powerState: 'poweredOff', reallyRunning: false });
+    ranOnce(last);
   }, 60_000);
 });
