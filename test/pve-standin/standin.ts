@@ -396,14 +396,16 @@ export class PveStandin {
     }
     if (!quorate) return;
     for (const { sid, target } of migrations) {
-      // The CRM moves a started service to an online, active node; other requests it drops (as Proxmox logs and ignores them).
+      // The CRM moves a started or stopped service to an online, active node; other requests it drops (as Proxmox logs and ignores them).
       const svc = this.ha.get(sid);
       const to = this.nodes.get(target);
       const vmid = Number(sid.split(':')[1]);
       const g = this.tree.find(vmid);
-      if (!svc || !to || !to.online || to.lrmMode !== 'active' || !g || g.node === target || g.config.lock || svc.crmState !== 'started') continue;
+      if (!svc || !to || !to.online || to.lrmMode !== 'active' || !g || g.node === target || g.config.lock) continue;
+      if (svc.crmState !== 'started' && svc.crmState !== 'stopped') continue;
+      const was = svc.crmState;
       this.setSvc(svc, 'migrate', now);
-      this.migrate(g.node, g.type, vmid, target, true, () => this.setSvc(svc, 'started', this.now()));
+      this.migrate(g.node, g.type, vmid, target, this.runtime.get(vmid)?.running === true, () => this.setSvc(svc, was, this.now()));
     }
     for (const [name, n] of this.nodes) {
       const state = this.nodeStatus.get(name) ?? 'unknown';

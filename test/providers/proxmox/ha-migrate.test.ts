@@ -10,7 +10,7 @@ import { silentLogger } from '../../../src/log.js';
 import type { Provider, TaskRef, TaskState } from '../../../src/provider.js';
 import proxmoxProvider from '../../../providers/proxmox/index.js';
 import { waitFor } from '../../helpers/cli.js';
-import { startHarness, type Harness } from '../../pve-standin/harness.js';
+import { GUESTS, startHarness, type Harness } from '../../pve-standin/harness.js';
 
 let h: Harness | undefined;
 let provider: Provider | undefined;
@@ -23,7 +23,7 @@ afterEach(async () => {
 
 async function setup(): Promise<{ h: Harness; provider: Provider }> {
   // A slow migration, so that the moment between "request queued" and "guest moved" is long enough to look at.
-  h = await startHarness({ timings: { migrateMs: 1_500 } });
+  h = await startHarness({ timings: { migrateMs: 1_500 }, guests: [...GUESTS, { vmid: 105, name: 'ha-off', node: 'pve1', cores: 1, memoryMiB: 1024, disks: ['ceph'], ha: true, running: false }] });
   provider = await proxmoxProvider.create(proxmoxProvider.configSchema.parse(h.entry()), { clock: new SystemClock(), logger: silentLogger(), baseDir: h.dir });
   return { h, provider };
 }
@@ -62,6 +62,20 @@ describe('proxmox migrate of an HA-managed guest', () => {
     expect(end).toMatchObject({ state: 'error', code: 'ha-error', retryable: false });
     expect(end.state === 'error' && end.message).toContain('vm:101');
     expect(h.pve.tree.find(101)?.node).toBe('pve2');
+  }, 30_000);
+
+  it('moves a stopped HA-managed guest offline: done once it is on the target, still stopped', async () => {
+    const { h, provider } = await setup();
+    const ref = await provider.migrate({ id: '105', name: 'ha-off' }, PVE3, { live: false });
+    expect(ref.id).toMatch(/^vigil:migrate:/);
+    const end = await waitFor('the migration to end', async () => {
+      const st = await provider.task(ref);
+      return st.state === 'running' ? undefined : st;
+    });
+    expect(end).toEqual({ state: 'success' });
+    expect(h.pve.tree.find(105)?.node).toBe('pve3');
+    expect(h.pve.runtime.get(105)?.running).toBe(false);
+    expect(h.pve.ha.get('vm:105')).toMatchObject({ node: 'pve3', crmState: 'stopped' });
   }, 30_000);
 
   it('follows a plain qmigrate task as it is, for a guest outside HA', async () => {
