@@ -9,22 +9,24 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVcsim, type Vcsim, type VcsimState } from '../../../bench/vsphere/vcsim.js';
-import { freePort, vigil, type CliResult } from '../../helpers/cli.js';
+import { freePort, vigil, vigilProcess, waitFor, type CliResult } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
   let sim: Vcsim;
   let dir: string;
   let run: (...args: string[]) => CliResult;
+  let apiPort: number;
 
   beforeAll(async () => {
     sim = await startVcsim({ hosts: 3, vms: 6, tls: true });
     dir = tempDir();
+    apiPort = await freePort();
     writeFileSync(
       join(dir, 'vigil.yaml'),
       [
         'controller:',
-        `  listen: 127.0.0.1:${await freePort()}`,
+        `  listen: 127.0.0.1:${apiPort}`,
         '  stateDir: ./state',
         '  execution: {taskPollInterval: 100ms, taskTimeout: 20s}',
         'clusters:',
@@ -160,5 +162,32 @@ describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
     const last = await sim.state();
     expect(last.vms.find((v) => v.name === off)).toMatchObject({ host: to, powerState: 'poweredOff', reallyRunning: false });
     ranOnce(last);
+  }, 60_000);
+
+  it('with the controller running, the CLI hands the work to it, and vcsim shows it done', async () => {
+    const service = vigilProcess(['run', '--config', join(dir, 'vigil.yaml')], { cwd: dir, env: { VCSIM_PASSWORD: sim.password } });
+    try {
+      await waitFor('the controller\'s first poll', async () => {
+        const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/status`);
+        const st = (await res.json()) as { clusters: { lastPoll?: unknown }[] };
+        return st.clusters[0]?.lastPoll ? true : undefined;
+      });
+      const before = await sim.state();
+      const vm = before.vms.find((v) => v.powerState === 'poweredOn')!;
+      const to = before.hosts.find((h) => h.name !== vm.host && !h.maintenance)!.name;
+      await sim.calls(true);
+      const r = run('migrate', vm.name, '--to', to, '--yes');
+      expect(r.code, `${r.stdout}\n${r.stderr}\n${service.output()}`).toBe(0);
+      expect(r.stdout).toContain(`carried out by the controller at http://127.0.0.1:${apiPort}`);
+      expect(r.stdout).toContain('1 of 1 action(s) succeeded');
+      const after = await sim.state();
+      expect(hostOf(after, vm.name)).toBe(to);
+      expect((await sim.calls()).RelocateVM_Task).toBe(1);
+      ranOnce(after);
+    } finally {
+      service.kill('SIGTERM');
+      await waitFor('the controller to stop', async () => (service.exitCode === null && service.signalCode === null ? undefined : true));
+    }
+    expect(service.exitCode, service.output()).toBe(0);
   }, 60_000);
 });
