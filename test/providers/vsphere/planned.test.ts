@@ -79,11 +79,22 @@ describe('vigil migrate and evacuate on vSphere (vcsim)', () => {
     for (const method of ['RelocateVM_Task', 'MigrateVM_Task', 'EnterMaintenanceMode_Task', 'ExitMaintenanceMode_Task', 'PowerOffVM_Task', 'PowerOnVM_Task']) expect(calls[method] ?? 0, method).toBe(0);
   }, 60_000);
 
-  it('an unknown VM gives exit 1, a clear message, and no call that changes anything', async () => {
+  it('an unknown VM or host, or the host it is on, gives exit 1, a clear message, and no call that changes anything', async () => {
     await sim.calls(true);
     const r = run('migrate', 'no-such-vm', '--to', 'DC0_C0_H1', '--yes');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('unknown VM "no-such-vm"');
+    const host = run('migrate', 'DC0_C0_RP0_VM1', '--to', 'no-such-host', '--yes');
+    expect(host.code).toBe(1);
+    expect(host.stderr).toContain('no host "no-such-host" in cluster vc');
+    const e = run('evacuate', 'no-such-host', '--yes');
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain('unknown host "no-such-host"');
+    const st = await sim.state();
+    const vm = st.vms[1]!;
+    const same = run('migrate', vm.name, '--to', vm.host, '--yes');
+    expect(same.code).toBe(1);
+    expect(same.stderr).toContain(`cannot migrate ${vm.name} to ${vm.host}: it already runs there`);
     const calls = await sim.calls();
     expect(calls.RelocateVM_Task ?? 0).toBe(0);
   }, 60_000);
