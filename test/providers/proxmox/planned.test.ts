@@ -70,7 +70,7 @@ function ranOnce(harness: Harness): void {
 }
 
 describe('vigil migrate and evacuate on the Proxmox test setup', () => {
-  it('--dry-run changes nothing; an unknown guest gives exit 1 and a clear message', async () => {
+  it('--dry-run changes nothing; an unknown guest gives exit 1 and a clear message; a failed migration holds the maintenance', async () => {
     h = await startHarness({ sshd: true });
     const run = await cli(h);
     const before = where(h);
@@ -91,6 +91,17 @@ describe('vigil migrate and evacuate on the Proxmox test setup', () => {
     expect(where(h)).toEqual(before);
     expect(h.pve.log()).toEqual([]);
     expect([...h.pve.nodes.values()].map((n) => n.lrmMode)).toEqual(['active', 'active', 'active']);
+
+    // A migration Proxmox fails: the CLI says why, and the node does not enter maintenance.
+    h.pve.failNextTask(100, 'migration problems');
+    const f = await run('evacuate', 'pve1', '--yes');
+    expect(f.code, `${f.stdout}\n${f.stderr}`).toBe(1);
+    expect(f.stdout).toContain('migration problems');
+    expect(f.stdout).toMatch(/not.started\s+enter maintenance on pve1/);
+    expect(where(h)).toEqual(before);
+    expect(h.pve.log().map((x) => x.op)).toEqual(['migrate-failed']);
+    expect(h.pve.node('pve1').lrmMode).toBe('active');
+    ranOnce(h);
   }, 60_000);
 
   it('migrate, evacuate and evacuate --undo act on Proxmox: guests move, the node enters and leaves HA maintenance', async () => {
