@@ -100,7 +100,7 @@ export class HyperVProvider implements Provider {
       { mutating: true, subject: 'vm', what },
     );
     const started = jobStart(result, what);
-    return this.track('migrate', { clustered: k.clustered, vmId: vm.id, ...(k.group ? { group: k.group } : {}), from: started.from ?? k.host, to: to.id, job: { node: started.jobNode, id: started.jobId } });
+    return this.track('migrate', { clustered: k.clustered, vmId: vm.id, ...(k.group ? { group: k.group } : {}), from: started.from ?? k.host, to: to.id, job: { node: started.jobNode, id: started.jobId }, live: opts.live });
   }
 
   async restart(vm: VmRef, on: HostRef): Promise<TaskRef> {

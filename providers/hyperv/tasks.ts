@@ -32,6 +32,8 @@ export interface TaskRecord {
   readonly from?: string;
   readonly to?: string;
   readonly job?: { readonly node: string; readonly id: string };
+  /** Migrations: false for a cold one (a VM that is off), which is done on arriving, not running. */
+  readonly live?: boolean;
   /** Once a task has ended it stays ended. */
   final?: TaskState;
 }
@@ -95,6 +97,8 @@ export function decide(t: TaskRecord, f: TaskFacts): TaskState {
       if (jobFailed) return { state: 'error', message: `${verb} of the VM to ${t.to ?? '?'} failed: ${jobReason}`, retryable: false };
       if (arrived && up) return { state: 'success' };
       if (arrived && failedThere) return { state: 'error', message: `the role is Failed on ${t.to ?? '?'}`, retryable: false };
+      // A cold migration moves a VM that is off: it is done once the VM is there, off as it was.
+      if (arrived && t.kind === 'migrate' && t.live === false && (job?.found || lost)) return { state: 'success' };
       if (job?.found) {
         // The job completed, yet the VM is not running where it should: say what the platform shows.
         if (arrived && !up && t.kind !== 'migrate') return { state: 'running' };

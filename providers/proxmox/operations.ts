@@ -6,7 +6,9 @@
  * starting a second one. The transport never re-sends a request itself.
  *
  *   migrate      GET .../migrate (pre-flight), POST .../migrate online=1
- *                (containers: restart migration), followed by its UPID
+ *                (containers: restart migration), followed by its UPID;
+ *                for an HA-managed guest (an `hamigrate` UPID, which only
+ *                queues the request) until the guest is on the target
  *   restart      native: refused (Proxmox HA owns HA guests; others are
  *                left alone); direct: node offline + cluster quorate,
  *                config moved over SSH, then POST .../status/start
@@ -24,7 +26,7 @@ import { parseClusterStatus, parseHaStatus, parseReplicationJobs, parseResources
 import type { ClusterReader } from './reader.js';
 import { guestKey, haManaged, inMaintenance, nodeOnline } from './snapshot.js';
 import { safeName, safeVmid, type SshRunner } from './ssh.js';
-import { parseUpid, type VigilTasks } from './tasks.js';
+import { parseUpid, pveTaskState, type VigilTasks } from './tasks.js';
 import type { PveTransport } from './transport.js';
 
 export interface OpsContext {
@@ -101,7 +103,7 @@ export async function migrate(ctx: OpsContext, vm: VmRef, to: HostRef, live: boo
     if (g.lock) {
       // An earlier attempt (ours or anyone's) may be migrating it right now: follow that one.
       const running = g.lock === 'migrate' ? await recentTask(ctx, g.node, vmid, MIGRATE_TASKS, 0) : undefined;
-      if (running?.running) return { id: running.upid, op: 'migrate' };
+      if (running?.running) return followMigration(ctx, running.upid, vmid, target);
       throw refused(`${what}: VM ${vmid} is locked (${g.lock})`, 'locked', true, { lock: g.lock });
     }
     const running = g.status === 'running';
@@ -120,17 +122,43 @@ export async function migrate(ctx: OpsContext, vm: VmRef, to: HostRef, live: boo
     } catch (e) {
       if (e instanceof PveNetworkError && e.sent) {
         const adopted = await recentTask(ctx, g.node, vmid, MIGRATE_TASKS, since(startedAt));
-        if (adopted) return { id: adopted.upid, op: 'migrate' };
+        if (adopted) return followMigration(ctx, adopted.upid, vmid, target);
         throw new VigilError(ErrorCodes.PROVIDER_UNAVAILABLE, `${what}: the migrate request got no answer and no ${kind}migrate task for ${vmid} appeared on ${g.node}; trying again is safe`, { retryable: true, cause: e });
       }
       throw e;
     }
     if (!parseUpid(String(upid))) throw new VigilError(ErrorCodes.PROVIDER_UNAVAILABLE, `${what}: the migrate answer is not a task id: ${JSON.stringify(upid)}`, { retryable: false });
     ctx.reader.invalidate();
-    return { id: String(upid), op: 'migrate' };
+    return followMigration(ctx, String(upid), vmid, target);
   } catch (e) {
     throw toVigilError(e, what);
   }
+}
+
+/**
+ * The task that ends when the migration has. For a guest Proxmox HA
+ * manages, the API answers with an `hamigrate` task that only queues the
+ * request for the HA manager (`ha-manager migrate`) and ends at once; the
+ * guest moves on a later CRM round. That task's success says nothing of
+ * the guest, so a Vigil task follows it and then the guest itself.
+ */
+export function followMigration(ctx: OpsContext, upid: string, vmid: number, target: string): TaskRef {
+  if (parseUpid(upid)?.type !== 'hamigrate') return { id: upid, op: 'migrate' };
+  return ctx.tasks.add({ op: 'migrate', poll: () => haMigrationState(ctx, upid, vmid, target) }, `${vmid}`);
+}
+
+/** Done when the request was queued and the guest is on the target, unlocked, and HA no longer migrating it. */
+async function haMigrationState(ctx: OpsContext, upid: string, vmid: number, target: string): Promise<TaskState> {
+  const queued = await pveTaskState(ctx.transport, upid);
+  if (queued.state !== 'success') return queued;
+  const [res, ha] = await Promise.all([resources(ctx), haStatus(ctx)]);
+  const g = res.guests.find((x) => x.vmid === vmid);
+  if (!g) return { state: 'error', message: `guest ${vmid} is no longer in the cluster`, code: 'vanished', retryable: false };
+  const svc = ha.services.get(guestKey(g));
+  if (svc?.crmState === 'error') return { state: 'error', message: `Proxmox HA put ${guestKey(g)} into its error state while migrating it to ${target} (it is on ${g.node})`, code: 'ha-error', retryable: false };
+  const settled = svc?.crmState === undefined || svc.crmState === 'started' || svc.crmState === 'stopped';
+  if (g.node === target && !g.lock && settled) return { state: 'success' };
+  return { state: 'running' };
 }
 
 /** Why the pre-flight says no (node not allowed, local disks or devices), or undefined. */

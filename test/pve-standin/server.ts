@@ -307,7 +307,7 @@ export function buildStandinServer(pve: PveStandin, tls: { key: string; cert: st
     app.post(`${P}/nodes/:node/${type}/:vmid/migrate`, async (req, reply) => {
       const b = body(req);
       if (!b.target) return fail(reply, 400, 'Parameter verification failed.', { target: 'property is missing and it is not optional' });
-      const t = pve.migrate(params(req).node, type, vmidOf(req), b.target, b.online === '1' || b.restart === '1');
+      const t = pve.migrateRequest(params(req).node, type, vmidOf(req), b.target, b.online === '1' || b.restart === '1');
       return send(reply, t.upid);
     });
 

@@ -15,7 +15,10 @@
  * - a miniature HA manager: fence after `fenceDelayMs`, fence acknowledged
  *   when the dead node's agent lock expires (`lockMs`), recovery onto the
  *   least loaded node, and node maintenance requested through
- *   ha/crm_commands (what `ha-manager crm-command` writes);
+ *   ha/crm_commands (what `ha-manager crm-command` writes); a migration
+ *   asked of an HA-managed guest through the API is, as in Proxmox, an
+ *   `hamigrate` task that only queues the request for the HA manager and
+ *   ends at once, and the HA manager moves the guest later;
  * - the truth apart from the API's view: a partitioned node disappears
  *   from the cluster while its guests keep running, and any start of a
  *   guest that already runs somewhere is recorded as an error, so tests
@@ -60,6 +63,9 @@ export interface Timings {
   readonly lockMs: number;
   readonly rrdExpiryMs: number;
 }
+
+/** How long an `hamigrate` worker runs: it only queues a request for the CRM. */
+const HA_REQUEST_MS = 50;
 
 export const DEFAULT_TIMINGS: Timings = { migrateMs: 300, startMs: 150, fenceDelayMs: 600, lockMs: 1200, rrdExpiryMs: 300_000 };
 
@@ -327,6 +333,29 @@ export class PveStandin {
     return t;
   }
 
+  /**
+   * POST .../migrate as the API handles it: for a guest Proxmox HA manages
+   * (and does not ignore), an `hamigrate` worker that runs
+   * `ha-manager migrate SID TARGET`, which only queues the request for the
+   * CRM, and ends; the HA manager carries out the migration on a later
+   * round. Any other guest is migrated by the task itself.
+   */
+  migrateRequest(node: string, type: GuestType, vmid: number, target: string, online: boolean): Task {
+    this.reach(node);
+    const g = this.guest(node, type, vmid);
+    const svc = this.ha.get(this.sidOf(g));
+    if (!svc || svc.request === 'ignored') return this.migrate(node, type, vmid, target, online);
+    this.node(target);
+    if (target === node) throw new StandinError(400, `target is local node.`);
+    const r = this.runtime.get(vmid) as Runtime;
+    if (r.running && !online) throw new StandinError(500, type === 'qemu' ? `can't migrate running VM without --online` : `CT is running - use option restart`);
+    const what = type === 'qemu' ? 'VM' : 'CT';
+    return this.newTask(node, 'hamigrate', String(vmid), HA_REQUEST_MS, () => {
+      this.tree.queueCrmCommand(`migrate ${svc.sid} ${target}`);
+      return undefined;
+    }, [`Requesting HA migration for ${what} ${vmid} to node ${target}`]);
+  }
+
   start(node: string, type: GuestType, vmid: number, user = 'root@pam'): Task {
     this.reach(node);
     const g = this.guest(node, type, vmid);
@@ -356,13 +385,28 @@ export class PveStandin {
 
   private haRound(now: number): void {
     const quorate = this.quorate();
+    const migrations: { sid: string; target: string }[] = [];
     for (const line of this.tree.takeCrmCommands()) {
+      const mig = /^(?:migrate|relocate) (\S+) (\S+)$/.exec(line.trim());
+      if (mig) migrations.push({ sid: mig[1] as string, target: mig[2] as string });
       const m = /^(enable|disable)-node-maintenance (\S+)$/.exec(line.trim());
       if (!m) continue;
       const n = this.nodes.get(m[2] as string);
       if (n) n.lrmMode = m[1] === 'enable' ? 'maintenance' : 'active';
     }
     if (!quorate) return;
+    for (const { sid, target } of migrations) {
+      // The CRM moves a started or stopped service to an online, active node; other requests it drops (as Proxmox logs and ignores them).
+      const svc = this.ha.get(sid);
+      const to = this.nodes.get(target);
+      const vmid = Number(sid.split(':')[1]);
+      const g = this.tree.find(vmid);
+      if (!svc || !to || !to.online || to.lrmMode !== 'active' || !g || g.node === target || g.config.lock) continue;
+      if (svc.crmState !== 'started' && svc.crmState !== 'stopped') continue;
+      const was = svc.crmState;
+      this.setSvc(svc, 'migrate', now);
+      this.migrate(g.node, g.type, vmid, target, this.runtime.get(vmid)?.running === true, () => this.setSvc(svc, was, this.now()));
+    }
     for (const [name, n] of this.nodes) {
       const state = this.nodeStatus.get(name) ?? 'unknown';
       if (n.online) this.nodeStatus.set(name, n.lrmMode === 'maintenance' ? 'maintenance' : 'online');

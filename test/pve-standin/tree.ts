@@ -7,7 +7,7 @@
  * done over SSH by the provider changes the owner exactly as it would on
  * a real cluster.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type GuestType = 'qemu' | 'lxc';
@@ -71,6 +71,11 @@ export class PveTree {
 
   move(g: GuestFile, to: string): void {
     renameSync(this.path(g.node, g.type, g.vmid), this.path(to, g.type, g.vmid));
+  }
+
+  /** Queues a crm command, as `ha-manager migrate SID NODE` does. */
+  queueCrmCommand(line: string): void {
+    appendFileSync(join(this.root, 'ha', 'crm_commands'), `${line}\n`);
   }
 
   /** Takes the pending crm commands (the HA manager consumes them). */

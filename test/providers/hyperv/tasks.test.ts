@@ -6,6 +6,8 @@ import { groupPower, vmPower } from '../../../providers/hyperv/snapshot-map.js';
 const migrate: TaskRecord = { id: 't1', kind: 'migrate', createdAt: 0, clustered: true, vmId: 'v', group: 'web-01', from: 'hv1', to: 'hv3', job: { node: 'hv1', id: 'j' } };
 const standalone: TaskRecord = { id: 't2', kind: 'register-vm', createdAt: 0, clustered: false, vmId: 'v', from: 'hvs1', to: 'hvs2', job: { node: 'hvs2', id: 'j' } };
 const drain: TaskRecord = { id: 't3', kind: 'drain', createdAt: 0, clustered: true, node: 'hv1' };
+const cold: TaskRecord = { ...migrate, id: 't4', live: false };
+const coldStandalone: TaskRecord = { id: 't5', kind: 'migrate', createdAt: 0, clustered: false, vmId: 'v', from: 'hvs1', to: 'hvs2', job: { node: 'hvs1', id: 'j' }, live: false };
 
 describe('hyperv task decisions', () => {
   it.each([
@@ -15,6 +17,13 @@ describe('hyperv task decisions', () => {
     ['job done but the VM stayed', migrate, { job: { found: true, state: 'Completed' }, group: { found: true, owner: 'hv1', state: 'Online' } }, { state: 'error', message: 'migration finished but the VM is on hv1', retryable: false }],
     ['job lost, the VM arrived', migrate, { job: { found: false }, group: { found: true, owner: 'hv3', state: 'Online' } }, { state: 'success' }],
     ['job lost, the VM did not move', migrate, { job: { found: false }, group: { found: true, owner: 'hv1', state: 'Online' } }, { state: 'error', message: 'lost track of the migration: its PowerShell session was replaced, and the VM is on hv1', retryable: true }],
+    ['live: job done, the VM on the target but off', migrate, { job: { found: true, state: 'Completed' }, group: { found: true, owner: 'hv3', state: 'Offline' } }, { state: 'error', message: 'migration finished but the VM is on hv3 and not running', retryable: false }],
+    ['cold: job running', cold, { job: { found: true, state: 'Running' }, group: { found: true, owner: 'hv1', state: 'Offline' } }, { state: 'running' }],
+    ['cold: job done, the role (off) on the target', cold, { job: { found: true, state: 'Completed' }, group: { found: true, owner: 'hv3', state: 'Offline' } }, { state: 'success' }],
+    ['cold: job lost, the role (off) on the target', cold, { job: { found: false }, group: { found: true, owner: 'hv3', state: 'Offline' } }, { state: 'success' }],
+    ['cold: job done but the role stayed', cold, { job: { found: true, state: 'Completed' }, group: { found: true, owner: 'hv1', state: 'Offline' } }, { state: 'error', message: 'migration finished but the VM is on hv1', retryable: false }],
+    ['cold: job done, the role Failed on the target', cold, { job: { found: true, state: 'Completed' }, group: { found: true, owner: 'hv3', state: 'Failed' } }, { state: 'error', message: 'the role is Failed on hv3', retryable: false }],
+    ['cold standalone: job done, the VM (off) on the target', coldStandalone, { job: { found: true, state: 'Completed' }, vm: { hvs2: { found: true, state: 'Off' }, hvs1: { found: false } } }, { state: 'success' }],
     ['the role is gone', migrate, { job: { found: true, state: 'Running' }, group: { found: false } }, { state: 'error', message: 'the cluster role web-01 is gone', retryable: false }],
     ['standalone: running on the target', standalone, { job: { found: true, state: 'Completed' }, vm: { hvs2: { found: true, state: 'Running' }, hvs1: { found: null, error: 'down' } } }, { state: 'success' }],
     ['standalone: job lost, registered but not yet running', standalone, { job: { found: false }, vm: { hvs2: { found: true, state: 'Off' } } }, { state: 'running' }],
