@@ -151,6 +151,8 @@ function mapGuest(g: ResourceGuest, raw: RawCluster, memory: LastKnown, nodeIsOn
     labels,
     ...(haManaged(g, raw.ha) ? { managedBy: HA_MANAGER } : {}),
     ...(job ? { replication: mapReplication(job) } : {}),
+    // Proxmox moves a running container by stopping it, moving it and starting it again.
+    ...(g.type === 'lxc' ? { restartMigration: true as const } : {}),
   };
   return vm;
 }

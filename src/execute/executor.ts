@@ -282,7 +282,7 @@ export function describe(a: Action): string {
     case 'restart':
       return `restart ${a.vm} on ${a.to} (from ${a.from}, wave ${a.wave})`;
     case 'migrate':
-      return `${a.live ? 'live-migrate' : 'migrate'} ${a.vm} ${a.from} -> ${a.to}`;
+      return `${a.byRestart ? 'restart-migrate' : a.live ? 'live-migrate' : 'migrate'} ${a.vm} ${a.from} -> ${a.to}`;
     case 'maintenance':
       return `${a.enter ? 'enter' : 'exit'} maintenance on ${a.host}`;
     case 'poweroff':

@@ -46,6 +46,8 @@ export interface MigrateAction {
   readonly reason: string;
   /** `storage-loss`: moves a running VM off a host that lost a datastore it uses; re-checked before it runs. */
   readonly cause?: 'storage-loss';
+  /** The running VM moves by a restart on the target (a Proxmox container): a short outage. */
+  readonly byRestart?: true;
 }
 
 export interface MaintenanceAction {

@@ -45,6 +45,12 @@ export interface Vm {
   readonly labels: Labels;
   /** Set when the platform's own HA recovers this VM (Proxmox HA, a Hyper-V cluster role). */
   readonly managedBy?: string;
+  /**
+   * Set when the platform cannot move it while it runs except by restarting
+   * it on the target (Proxmox containers: restart migration, a short outage).
+   * Plans say so, so nobody schedules it as a live migration.
+   */
+  readonly restartMigration?: true;
   /** Asynchronous replication of this VM (Proxmox storage replication, Hyper-V Replica), when the platform has it. */
   readonly replication?: VmReplication;
 }

@@ -17,7 +17,7 @@ import { formatGiB } from '../model/units.js';
 import { capacityReport } from './capacity.js';
 import { placeVm, STRATEGIES } from './placement/engine.js';
 import { hostChanges, PlannedLoads, spreadChange } from './planned-loads.js';
-import { compareNames, plural, type Blocked, type PlannedInput, type PlannedWork } from './planned-work.js';
+import { compareNames, migrationsPhrase, plural, type Blocked, type PlannedInput, type PlannedWork } from './planned-work.js';
 
 export interface EvacuateRequest {
   readonly host: string;
@@ -84,7 +84,7 @@ export function planEvacuate(input: PlannedInput, req: EvacuateRequest): Planned
   const first: Action[] = [...chosen.moves, ...powerOffs];
   const notes: string[] = [];
   if (stays.length) notes.push(`${plural(stays.length, 'VM')} not running stay${stays.length === 1 ? 's' : ''} registered on ${host.name}: ${stays.map((v) => `${v.name} (${v.power})`).join(', ')}`);
-  const parts = [chosen.moves.length ? plural(chosen.moves.length, 'live migration') : '', powerOffs.length ? plural(powerOffs.length, 'power-off') : ''].filter(Boolean);
+  const parts = [chosen.moves.length ? migrationsPhrase(chosen.moves) : '', powerOffs.length ? plural(powerOffs.length, 'power-off') : ''].filter(Boolean);
   const before = new PlannedLoads(input);
   return {
     kind: 'evacuate',
@@ -139,6 +139,7 @@ function evacuateWith(input: PlannedInput, source: string, running: readonly Vm[
       to: to.host.name,
       toId: to.host.id,
       live: true,
+      ...(vm.restartMigration ? { byRestart: true as const } : {}),
       reason: `evacuating ${source}; ${where} (${formatGiB(to.memoryCapacityGiB - to.usedMemoryGiB)} memory free after)`,
     });
   }

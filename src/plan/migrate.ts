@@ -75,13 +75,14 @@ export function planMigrate(input: PlannedInput, req: MigrateRequest): PlannedWo
     to: target.name,
     toId: target.id,
     live,
+    ...(live && vm.restartMigration ? { byRestart: true as const } : {}),
     reason: `requested by an operator; ${target.name} passes every placement rule (${formatGiB(to.memoryCapacityGiB - to.usedMemoryGiB)} memory free after)`,
   };
   return {
     kind: 'migrate',
     cluster: snapshot.cluster,
     at: input.now,
-    title: `${live ? 'live-migrate' : 'migrate (cold, powered off)'} ${vm.name} from ${vm.host} to ${target.name}`,
+    title: `${action.byRestart ? 'restart-migrate (a short outage)' : live ? 'live-migrate' : 'migrate (cold, powered off)'} ${vm.name} from ${vm.host} to ${target.name}`,
     phases: [[action]],
     blocked: [],
     notes,

@@ -9,7 +9,7 @@
  * before succeeded (an evacuation enters maintenance only once the host is
  * empty).
  */
-import type { Action } from '../model/actions.js';
+import type { Action, MigrateAction } from '../model/actions.js';
 import type { ClusterSnapshot } from '../model/inventory.js';
 import type { HostHealth } from '../health/types.js';
 import type { PolicySet } from '../policy/policy-set.js';
@@ -89,6 +89,13 @@ export function planActions(p: PlannedWork): Action[] {
 
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `3 live migrations`, or `2 live migrations and 1 restart migration` when some VMs (containers) can only move by a restart. */
+export function migrationsPhrase(moves: readonly MigrateAction[]): string {
+  const restarts = moves.filter((m) => m.byRestart).length;
+  const live = moves.length - restarts;
+  return [live ? plural(live, 'live migration') : '', restarts ? plural(restarts, 'restart migration') + ' (a short outage each)' : ''].filter(Boolean).join(' and ');
 }
 
 /** `1 live migration`, `3 live migrations`. */

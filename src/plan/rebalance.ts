@@ -23,7 +23,7 @@ import type { MigrateAction } from '../model/actions.js';
 import type { Vm } from '../model/inventory.js';
 import type { HostLoad } from './placement/types.js';
 import { hostChanges, hostLoad, PlannedLoads, spreadChange, spreadOf } from './planned-loads.js';
-import { compareNames, plural, type PlannedInput, type PlannedWork } from './planned-work.js';
+import { compareNames, migrationsPhrase, plural, type PlannedInput, type PlannedWork } from './planned-work.js';
 
 export interface RebalanceOptions {
   /** Nothing moves while the spread of host load is at most this (percentage points). */
@@ -116,6 +116,7 @@ export function planRebalance(input: PlannedInput, options: RebalanceOptions): P
         to: to.host.name,
         toId: to.host.id,
         live: true,
+        ...(vm.restartMigration ? { byRestart: true as const } : {}),
         reason: `load ${from.host.name} ${pct(was[0])} -> ${pct(load[i])}, ${to.host.name} ${pct(was[1])} -> ${pct(load[j])}; spread ${now.load} -> ${next.load} points`,
       });
     }
@@ -126,7 +127,7 @@ export function planRebalance(input: PlannedInput, options: RebalanceOptions): P
     kind: 'rebalance',
     cluster,
     at: input.now,
-    title: moves.length ? `rebalance ${cluster}: ${plural(moves.length, 'live migration')} (spread of host load ${spread.before.load} -> ${spread.after.load} points)` : `rebalance ${cluster}: nothing to move`,
+    title: moves.length ? `rebalance ${cluster}: ${migrationsPhrase(moves)} (spread of host load ${spread.before.load} -> ${spread.after.load} points)` : `rebalance ${cluster}: nothing to move`,
     phases: moves.length ? [moves] : [],
     blocked: [],
     notes,

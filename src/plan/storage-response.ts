@@ -214,7 +214,7 @@ export function planStorageResponse(input: StorageResponseInput): StorageRespons
     const to = result.load.host;
     const where = result.eligible === 1 ? `${to.name} is the only eligible host` : `${to.name} is the best of ${result.eligible} eligible hosts`;
     if (m.kind === 'migrate') {
-      actions.push({ type: 'migrate', cluster, vm: m.vm.name, vmId: m.vm.id, from: m.vm.host, to: to.name, toId: to.id, live: true, cause: 'storage-loss', reason: `${lostFor}; ${where} and reaches all its datastores` });
+      actions.push({ type: 'migrate', cluster, vm: m.vm.name, vmId: m.vm.id, from: m.vm.host, to: to.name, toId: to.id, live: true, ...(m.vm.restartMigration ? { byRestart: true as const } : {}), cause: 'storage-loss', reason: `${lostFor}; ${where} and reaches all its datastores` });
     } else {
       const priority = m.rules.priority as Exclude<Priority, 'disabled'>;
       actions.push({

@@ -95,6 +95,19 @@ describe('planEvacuate', () => {
     expect(plan.hosts.find((h) => h.host === 'h4')).toMatchObject({ role: 'failover', after: { usedMemoryGiB: 0 } });
   });
 
+  it('says when a VM can only move by a restart (a Proxmox container): in the action, the title and the progress', () => {
+    const vms = [vm('ct-1', 'h1', { restartMigration: true }), vm('vm-1', 'h1')];
+    const plan = planEvacuate(input(vms), { host: 'h1' });
+    const moves = planActions(plan).filter((a) => a.type === 'migrate');
+    expect(moves.map((a) => [a.vm, a.live, a.byRestart ?? false])).toEqual([
+      ['ct-1', true, true],
+      ['vm-1', true, false],
+    ]);
+    expect(plan.title).toContain('1 live migration and 1 restart migration (a short outage each)');
+    expect(planMigrate(input(vms), { vm: 'ct-1', to: 'h2' }).title).toBe('restart-migrate (a short outage) ct-1 from h1 to h2');
+    expect(planMigrate(input([vm('ct-2', 'h1', { restartMigration: true, power: 'off' })]), { vm: 'ct-2', to: 'h2' }).phases[0]?.[0]).not.toHaveProperty('byRestart');
+  });
+
   it('lists what cannot move and refuses the whole plan without --force; with it, powers those off', () => {
     const vms = [vm('db-1', 'h1', { memoryGiB: 64 }), vm('db-2', 'h2'), vm('db-3', 'h3'), vm('db-4', 'h4'), vm('web', 'h1')];
     const i = input(vms, { vmPolicies: [dbPolicy] });

@@ -60,7 +60,7 @@ export function renderResult(r: PlanResult): string {
 function verb(a: Action): string {
   switch (a.type) {
     case 'migrate':
-      return a.live ? 'live-migrate' : 'migrate (cold)';
+      return a.byRestart ? 'restart-migrate (short outage)' : a.live ? 'live-migrate' : 'migrate (cold)';
     case 'maintenance':
       return a.enter ? 'enter maintenance' : 'exit maintenance';
     case 'poweroff':

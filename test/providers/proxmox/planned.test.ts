@@ -121,6 +121,9 @@ describe('vigil migrate and evacuate on the Proxmox test setup', () => {
     const e = await run('evacuate', 'pve3', '--yes');
     expect(e.code, `${e.stdout}\n${e.stderr}`).toBe(0);
     expect(e.stdout).toContain('enter maintenance on pve3');
+    // The plan does not call the container's move live: Proxmox stops and starts it.
+    expect(e.stdout).toContain('1 live migration and 1 restart migration (a short outage each)');
+    expect(e.stdout).toMatch(/restart-migrate[^\n]*dns-01/);
     const after = where(h);
     expect(after[100]?.on).not.toBe('pve3');
     expect(after[200]?.on).not.toBe('pve3');
