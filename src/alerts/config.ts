@@ -31,7 +31,8 @@ function levels(direction: 'above' | 'below', d: { warning: number; critical: nu
 
 const HOST_CPU = { warning: 85, critical: 95, margin: 5, for: 300_000 };
 const HOST_MEMORY = { warning: 85, critical: 95, margin: 5, for: 300_000 };
-const DATASTORE_FREE = { warning: 15, critical: 5, margin: 5, for: 300_000 };
+/** Percent free at or under which a datastore is a warning / critical: also the storage findings' default (src/storage/assess.ts). */
+export const DATASTORE_FREE = { warning: 15, critical: 5, margin: 5, for: 300_000 };
 
 export const thresholdsSchema = z
   .strictObject({

@@ -9,6 +9,7 @@
  */
 import type { ClusterSnapshot, Datastore } from '../model/inventory.js';
 import type { Forecast } from './forecast.js';
+import { DATASTORE_FREE } from '../alerts/config.js';
 
 export type FreeLevel = 'ok' | 'warning' | 'critical' | 'unknown';
 
@@ -27,7 +28,8 @@ export interface FreeLevels {
   readonly source: 'policy' | 'alerts' | 'default';
 }
 
-export const DEFAULT_FREE_LEVELS: FreeLevels = { warningPercent: 15, criticalPercent: 5, source: 'default' };
+/** One default for the findings and the alert, so the two cannot drift apart. */
+export const DEFAULT_FREE_LEVELS: FreeLevels = { warningPercent: DATASTORE_FREE.warning, criticalPercent: DATASTORE_FREE.critical, source: 'default' };
 
 export interface DatastoreFinding {
   readonly name: string;
